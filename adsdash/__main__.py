@@ -1,0 +1,3 @@
+from adsdash.cli import main
+
+raise SystemExit(main())
