@@ -1,0 +1,137 @@
+"""The one path every action takes: validate, store the job, enqueue its id.
+
+The command line and the app both hold an Engine; neither has a second way in.
+No Textual here.
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import os
+import shutil
+from datetime import date, datetime, timezone
+from functools import cached_property
+from pathlib import Path
+from typing import Callable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from adsdash import catalogue
+from adsdash.catalogue import JobRequest, RequestError
+from adsdash.config import Settings
+from adsdash.store import Job, Store
+from adsdash.tasks.queue import make_huey
+from adsdash.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+
+def requester() -> tuple[str, str | None]:
+    """Who asks, and from where: the user name, and the SSH client's address if any."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid())
+    ssh = os.environ.get("SSH_CLIENT") or os.environ.get("SSH_CONNECTION") or ""
+    return user, (ssh.split()[0] if ssh.split() else None)
+
+
+def _not_run(job_id: int) -> None:
+    raise RuntimeError("jobs run in a worker, not where they are enqueued")
+
+
+class Engine:
+    def __init__(self, settings: Settings, *, clock: Callable[[], datetime] | None = None):
+        self.settings = settings
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.workspace = Workspace(
+            settings.ads_sync_path, late_after_days=settings.late_after_days,
+            stale_after_days=settings.stale_after_days, clock=self.clock,
+        )
+
+    @cached_property
+    def store(self) -> Store:
+        return Store(self.settings.store_path)
+
+    @cached_property
+    def _task(self):
+        _huey, task = make_huey(self.settings.queue_path, self.settings.wake_dir, _not_run)
+        return task
+
+    # -- requests ----------------------------------------------------------
+
+    def client_today(self, slug: str) -> date:
+        client = self.workspace.client(slug)
+        try:
+            zone = ZoneInfo(client.timezone) if client else None
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = None
+        now = self.clock()
+        return now.astimezone(zone).date() if zone else now.astimezone().date()
+
+    def build(self, command: str, slug: str, *, start: str | None = None, end: str | None = None,
+              scope: str | None = None) -> tuple[JobRequest, list[str]]:
+        """Validate completely; returns the request and the argv it will run. Raises RequestError."""
+        if not self.workspace.exists():
+            raise RequestError(f"no ads_sync clients folder at {self.workspace.root / 'configs' / 'clients'}")
+        known = self.workspace.slugs()
+        catalogue.check_slug(slug, known)
+        request = catalogue.build_request(command, slug, known_slugs=known, today=self.client_today(slug),
+                                          start=start, end=end, scope=scope)
+        return request, catalogue.cli_argv(self.settings.cli_command, request)
+
+    def submit(self, command: str, slug: str, *, start: str | None = None, end: str | None = None,
+               scope: str | None = None) -> Job:
+        request, argv = self.build(command, slug, start=start, end=end, scope=scope)
+        user, origin = requester()
+        job = self.store.create_job(
+            slug=request.slug, command=request.command, args=dict(request.args), argv=argv,
+            cwd=str(Path(self.settings.ads_sync_path).resolve()), requested_by=user, requested_from=origin,
+        )
+        self._task(job.id)
+        return job
+
+    def retry(self, job_id: int) -> Job:
+        job = self.job_or_error(job_id)
+        return self.submit(job.command, job.slug, **job.args)
+
+    def cancel(self, job_id: int) -> Job:
+        self.job_or_error(job_id)
+        job, due = self.store.request_cancel(job_id)
+        for next_id in due:
+            self._task(next_id)
+        return job
+
+    def job_or_error(self, job_id: int) -> Job:
+        job = self.store.job(job_id)
+        if job is None:
+            raise RequestError(f"no job {job_id}")
+        return job
+
+    # -- facts -------------------------------------------------------------
+
+    def health(self) -> dict:
+        """Store, workers, ads_sync folder and CLI: each with ok and a detail."""
+        checks: dict[str, dict] = {}
+        try:
+            counts = self.store.counts()
+            checks["store"] = {"ok": True, "detail": str(self.settings.store_path), "counts": counts}
+        except Exception as exc:  # the point of health is to report, not to crash
+            checks["store"] = {"ok": False, "detail": f"{type(exc).__name__}: {exc}"}
+        try:
+            live = self.store.live_workers()
+            checks["worker"] = {"ok": bool(live), "detail": ", ".join(w.id for w in live) or "no live worker"}
+        except Exception as exc:
+            checks["worker"] = {"ok": False, "detail": f"{type(exc).__name__}: {exc}"}
+        root = Path(self.settings.ads_sync_path)
+        checks["ads_sync_folder"] = {"ok": self.workspace.exists(), "detail": str(root.resolve())}
+        try:
+            argv = catalogue.cli_argv(self.settings.cli_command, JobRequest("validate", "x", {}))[:-2]
+            exe = argv[0]
+            found = shutil.which(exe, path=os.environ.get("PATH")) or (
+                (root / exe).is_file() and str(root / exe))
+            checks["cli"] = {"ok": bool(found), "detail": found or f"{exe!r} not found on PATH"}
+        except RequestError as exc:
+            checks["cli"] = {"ok": False, "detail": str(exc)}
+        status = "healthy" if all(c["ok"] for c in checks.values()) else "degraded"
+        return {"status": status, "checks": checks}

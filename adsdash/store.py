@@ -1,0 +1,405 @@
+"""The job store: jobs, their output lines and worker heartbeats, in one SQLite file.
+
+Shared by the app, the command line and worker processes, so: WAL, a busy timeout,
+one connection per thread, and every state change in one short write transaction.
+The row is the truth about a job; Huey's queue only carries job ids.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+QUEUED, STARTED, FINISHED, FAILED, CANCELLED = "queued", "started", "finished", "failed", "cancelled"
+STATUSES = (QUEUED, STARTED, FINISHED, FAILED, CANCELLED)
+ENDED = (FINISHED, FAILED, CANCELLED)
+HEARTBEAT_SECONDS = 2.0
+WORKER_TIMEOUT_SECONDS = 15.0  # a worker silent this long is gone
+SCHEMA_VERSION = 1
+
+
+def utc_now() -> str:
+    """UTC with microseconds, sortable as text."""
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+def parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    slug: str
+    command: str
+    args: dict[str, str]
+    argv: list[str]
+    cwd: str
+    status: str
+    queued_at: str
+    started_at: str | None
+    finished_at: str | None
+    exit_code: int | None
+    error: str | None
+    result: str | None
+    pid: int | None
+    worker: str | None
+    requested_by: str | None
+    requested_from: str | None
+    line_count: int
+    cancel_requested: bool
+    parked: bool
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Job:
+        row = dict(row)
+        row["args"] = json.loads(row["args"] or "{}")
+        row["argv"] = json.loads(row["argv"] or "[]")
+        row["cancel_requested"] = bool(row["cancel_requested"])
+        row["parked"] = bool(row["parked"])
+        row.pop("pgid", None)
+        return cls(**row)
+
+    @property
+    def ended(self) -> bool:
+        return self.status in ENDED
+
+    def elapsed(self, now: datetime | None = None) -> float | None:
+        """Seconds run so far (or in all, once ended); None before it starts."""
+        start = parse_time(self.started_at)
+        if start is None:
+            return None
+        end = parse_time(self.finished_at) or now or datetime.now(timezone.utc)
+        return max(0.0, (end - start).total_seconds())
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["job_id"] = data.pop("id")
+        return data
+
+
+@dataclass(frozen=True)
+class Line:
+    seq: int
+    t: float
+    stream: str
+    text: str | bytes  # bytes when the CLI printed invalid UTF-8: kept exactly
+
+    @property
+    def str(self) -> str:
+        return self.text if isinstance(self.text, str) else self.text.decode("utf-8", "replace")
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    id: str
+    host: str
+    pid: int
+    kind: str
+    concurrency: int
+    started_at: str
+    heartbeat: float
+    stopped_at: str | None
+
+    def alive(self, now: float | None = None) -> bool:
+        if self.stopped_at:
+            return False
+        if (now or time.time()) - self.heartbeat > WORKER_TIMEOUT_SECONDS:
+            return False
+        if self.host == socket.gethostname():
+            return pid_alive(self.pid)
+        return True
+
+
+def pid_alive(pid: int | None) -> bool:
+    if not pid or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def ensure_private_file(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    os.close(fd)
+
+
+class Store:
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        ensure_private_file(self.path)
+        self._local = threading.local()
+        self._migrate()
+
+    # -- connections -------------------------------------------------------
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute("pragma busy_timeout = 10000")
+            conn.execute("pragma journal_mode = wal")
+            conn.execute("pragma synchronous = normal")
+            self._local.conn = conn
+        return conn
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        return sqlite_utils.Database(self._conn())
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, taken at once so check-then-act is atomic across processes."""
+        conn = self._conn()
+        conn.execute("begin immediate")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("rollback")
+            raise
+        conn.execute("commit")
+
+    def _migrate(self) -> None:
+        db = self.db
+        if db.execute("pragma user_version").fetchone()[0] >= SCHEMA_VERSION:
+            return
+        with self._write():
+            db["jobs"].create(
+                {
+                    "id": int, "slug": str, "command": str, "args": str, "argv": str, "cwd": str,
+                    "status": str, "queued_at": str, "started_at": str, "finished_at": str,
+                    "exit_code": int, "error": str, "result": str, "pid": int, "pgid": int,
+                    "worker": str, "requested_by": str, "requested_from": str,
+                    "line_count": int, "cancel_requested": int, "parked": int,
+                },
+                pk="id", not_null={"slug", "command", "status", "queued_at"},
+                defaults={"line_count": 0, "cancel_requested": 0, "parked": 0},
+                if_not_exists=True,
+            )
+            db["jobs"].create_index(["slug", "id"], if_not_exists=True)
+            db["jobs"].create_index(["status", "id"], if_not_exists=True)
+            db.execute(
+                "create table if not exists lines (job_id integer not null, seq integer not null,"
+                " t real not null, stream text not null, text, primary key (job_id, seq)) without rowid"
+            )
+            db["workers"].create(
+                {"id": str, "host": str, "pid": int, "kind": str, "concurrency": int,
+                 "started_at": str, "heartbeat": float, "stopped_at": str},
+                pk="id", if_not_exists=True,
+            )
+            db.execute(f"pragma user_version = {SCHEMA_VERSION}")
+
+    # -- jobs --------------------------------------------------------------
+
+    def create_job(self, *, slug: str, command: str, args: dict[str, str], argv: Sequence[str],
+                   cwd: str, requested_by: str | None = None, requested_from: str | None = None) -> Job:
+        with self._write() as conn:
+            cur = conn.execute(
+                "insert into jobs (slug, command, args, argv, cwd, status, queued_at, requested_by, requested_from)"
+                " values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (slug, command, json.dumps(args), json.dumps(list(argv)), cwd, QUEUED, utc_now(),
+                 requested_by, requested_from),
+            )
+            job_id = cur.lastrowid
+        return self.job(job_id)
+
+    def job(self, job_id: int) -> Job | None:
+        row = self._conn().execute("select * from jobs where id = ?", (job_id,)).fetchone()
+        return Job.from_row(row) if row else None
+
+    def jobs(self, *, slug: str | None = None, status: str | None = None, limit: int | None = 100,
+             before_id: int | None = None) -> list[Job]:
+        """Newest first."""
+        where, params = [], []
+        for column, value in (("slug", slug), ("status", status)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if before_id is not None:
+            where.append("id < ?")
+            params.append(before_id)
+        sql = "select * from jobs" + (" where " + " and ".join(where) if where else "") + " order by id desc"
+        if limit is not None:
+            sql += " limit ?"
+            params.append(limit)
+        return [Job.from_row(r) for r in self._conn().execute(sql, params)]
+
+    def latest_by_slug(self) -> dict[str, Job]:
+        """Each client's newest job, for the clients table."""
+        rows = self._conn().execute(
+            "select * from jobs where id in (select max(id) from jobs group by slug)")
+        return {r["slug"]: Job.from_row(r) for r in rows}
+
+    def active_by_slug(self) -> dict[str, Job]:
+        """Each client's running job, else its oldest queued one."""
+        rows = self._conn().execute(
+            "select * from jobs where status in (?, ?) order by status = ? desc, id desc", (QUEUED, STARTED, STARTED))
+        out: dict[str, Job] = {}
+        for r in rows:
+            out[r["slug"]] = out.get(r["slug"]) or Job.from_row(r)
+        return out
+
+    def counts(self, since: str | None = None) -> dict[str, int]:
+        """Jobs per status; failures counted from `since` (ISO UTC) when given."""
+        conn = self._conn()
+        out = {s: 0 for s in STATUSES}
+        for status in (QUEUED, STARTED):
+            out[status] = conn.execute("select count(*) from jobs where status = ?", (status,)).fetchone()[0]
+        out[FAILED] = conn.execute(
+            "select count(*) from jobs where status = ? and finished_at >= ?", (FAILED, since or "")).fetchone()[0]
+        return out
+
+    # -- the life of a job --------------------------------------------------
+
+    def try_start(self, job_id: int, worker: str) -> str:
+        """Claim the job for `worker`. Returns STARTED, or QUEUED if it must wait its turn
+        (parked until the client's running job ends), or the status it already ended with."""
+        with self._write() as conn:
+            row = conn.execute("select slug, status from jobs where id = ?", (job_id,)).fetchone()
+            if row is None:
+                return CANCELLED
+            if row["status"] != QUEUED:
+                return row["status"]
+            blocked = conn.execute(
+                "select 1 from jobs where slug = ? and (status = ? or (status = ? and id < ?)) limit 1",
+                (row["slug"], STARTED, QUEUED, job_id)).fetchone()
+            if blocked:
+                conn.execute("update jobs set parked = 1 where id = ?", (job_id,))
+                return QUEUED
+            conn.execute("update jobs set status = ?, started_at = ?, worker = ?, parked = 0 where id = ?",
+                         (STARTED, utc_now(), worker, job_id))
+        return STARTED
+
+    def set_process(self, job_id: int, pid: int, pgid: int) -> None:
+        self._conn().execute("update jobs set pid = ?, pgid = ? where id = ?", (pid, pgid, job_id))
+
+    def process_group(self, job_id: int) -> int | None:
+        row = self._conn().execute("select pgid from jobs where id = ?", (job_id,)).fetchone()
+        return row["pgid"] if row else None
+
+    def finish(self, job_id: int, status: str, *, exit_code: int | None = None, error: str | None = None,
+               result: str | None = None) -> list[int]:
+        """End a queued or started job. Returns the job ids now due to be enqueued again."""
+        assert status in ENDED
+        with self._write() as conn:
+            row = conn.execute("select slug, status from jobs where id = ?", (job_id,)).fetchone()
+            if row is None or row["status"] in ENDED:
+                return []
+            conn.execute(
+                "update jobs set status = ?, finished_at = ?, exit_code = ?, error = ?, result = ?, parked = 0"
+                " where id = ?", (status, utc_now(), exit_code, error, result, job_id))
+            return self._unpark(conn, row["slug"])
+
+    @staticmethod
+    def _unpark(conn: sqlite3.Connection, slug: str) -> list[int]:
+        """The client is free: hand its oldest waiting job back to the queue."""
+        if conn.execute("select 1 from jobs where slug = ? and status = ?", (slug, STARTED)).fetchone():
+            return []
+        row = conn.execute("select id from jobs where slug = ? and status = ? and parked = 1 order by id limit 1",
+                           (slug, QUEUED)).fetchone()
+        if row is None:
+            return []
+        conn.execute("update jobs set parked = 0 where id = ?", (row["id"],))
+        return [row["id"]]
+
+    def request_cancel(self, job_id: int) -> tuple[Job | None, list[int]]:
+        """A queued job ends cancelled at once; a started one is flagged for its runner."""
+        job = self.job(job_id)
+        if job is None or job.ended:
+            return job, []
+        if job.status == QUEUED:
+            requeue = self.finish(job_id, CANCELLED, error="cancelled before it started")
+            job = self.job(job_id)
+            if job.status == CANCELLED:
+                return job, requeue
+        self._conn().execute("update jobs set cancel_requested = 1 where id = ? and status = ?", (job_id, STARTED))
+        return self.job(job_id), []
+
+    def cancel_requested(self, job_id: int) -> bool:
+        row = self._conn().execute("select cancel_requested from jobs where id = ?", (job_id,)).fetchone()
+        return bool(row and row[0])
+
+    def queued_unparked(self, older_than: str) -> list[int]:
+        rows = self._conn().execute(
+            "select id from jobs where status = ? and parked = 0 and queued_at < ? order by id", (QUEUED, older_than))
+        return [r[0] for r in rows]
+
+    # -- output ------------------------------------------------------------
+
+    def append_lines(self, job_id: int, rows: Iterable[tuple[int, float, str, str | bytes]]) -> int:
+        """Store (seq, t, stream, text) rows in one transaction; returns how many."""
+        batch = [(job_id, seq, t, stream, text) for seq, t, stream, text in rows]
+        if not batch:
+            return 0
+        with self._write() as conn:
+            conn.executemany("insert into lines (job_id, seq, t, stream, text) values (?, ?, ?, ?, ?)", batch)
+            conn.execute("update jobs set line_count = line_count + ? where id = ?", (len(batch), job_id))
+        return len(batch)
+
+    def lines(self, job_id: int, *, after: int = 0, limit: int | None = None,
+              stream: str | None = None) -> list[Line]:
+        """Lines with seq > after, in order."""
+        sql = "select seq, t, stream, text from lines where job_id = ? and seq > ?"
+        params: list[Any] = [job_id, after]
+        if stream:
+            sql += " and stream = ?"
+            params.append(stream)
+        sql += " order by seq"
+        if limit is not None:
+            sql += " limit ?"
+            params.append(limit)
+        return [Line(*r) for r in self._conn().execute(sql, params)]
+
+    # -- workers -----------------------------------------------------------
+
+    def register_worker(self, worker_id: str, *, kind: str, concurrency: int) -> None:
+        self.db["workers"].upsert(
+            {"id": worker_id, "host": socket.gethostname(), "pid": os.getpid(), "kind": kind,
+             "concurrency": concurrency, "started_at": utc_now(), "heartbeat": time.time(), "stopped_at": None},
+            pk="id")
+
+    def heartbeat(self, worker_id: str) -> None:
+        self._conn().execute("update workers set heartbeat = ? where id = ?", (time.time(), worker_id))
+
+    def stop_worker(self, worker_id: str) -> None:
+        self._conn().execute("update workers set stopped_at = ? where id = ?", (utc_now(), worker_id))
+
+    def workers(self) -> list[WorkerInfo]:
+        return [WorkerInfo(**dict(r)) for r in self._conn().execute("select * from workers order by started_at")]
+
+    def live_workers(self) -> list[WorkerInfo]:
+        now = time.time()
+        return [w for w in self.workers() if w.alive(now)]
+
+    def prune_workers(self, keep_seconds: float = 86400.0) -> None:
+        self._conn().execute("delete from workers where heartbeat < ?", (time.time() - keep_seconds,))
+
+    def lost_jobs(self) -> list[tuple[Job, int | None]]:
+        """Started jobs whose worker is gone, with their process group."""
+        live = {w.id for w in self.live_workers()}
+        rows = self._conn().execute("select * from jobs where status = ?", (STARTED,)).fetchall()
+        return [(Job.from_row(r), r["pgid"]) for r in rows if r["worker"] not in live]
