@@ -10,7 +10,7 @@ import getpass
 import logging
 import os
 import shutil
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Callable
@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from adsdash import catalogue
 from adsdash.catalogue import JobRequest, RequestError
 from adsdash.config import Settings
-from adsdash.store import Job, Store
+from adsdash.store import Job, Store, system_clock
 from adsdash.tasks.queue import make_huey
 from adsdash.workspace import Workspace
 
@@ -43,7 +43,7 @@ def _not_run(job_id: int) -> None:
 class Engine:
     def __init__(self, settings: Settings, *, clock: Callable[[], datetime] | None = None):
         self.settings = settings
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.clock = clock or system_clock
         self.workspace = Workspace(
             settings.ads_sync_path, late_after_days=settings.late_after_days,
             stale_after_days=settings.stale_after_days, clock=self.clock,
@@ -51,7 +51,7 @@ class Engine:
 
     @cached_property
     def store(self) -> Store:
-        return Store(self.settings.store_path)
+        return Store(self.settings.store_path, clock=self.clock)
 
     @cached_property
     def _task(self):

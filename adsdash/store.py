@@ -13,7 +13,7 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -30,9 +30,16 @@ WORKER_TIMEOUT_SECONDS = 15.0  # a worker silent this long is gone
 SCHEMA_VERSION = 1
 
 
-def utc_now() -> str:
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(moment: datetime) -> str:
     """UTC with microseconds, sortable as text."""
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -142,11 +149,16 @@ def ensure_private_file(path: Path) -> None:
 
 
 class Store:
-    def __init__(self, path: Path | str):
+    def __init__(self, path: Path | str, *, clock: Clock = system_clock):
+        """`clock` stamps job times (tests fix it); heartbeats always use real time."""
         self.path = Path(path)
+        self.clock = clock
         ensure_private_file(self.path)
         self._local = threading.local()
         self._migrate()
+
+    def _now(self) -> str:
+        return iso(self.clock())
 
     # -- connections -------------------------------------------------------
 
@@ -221,7 +233,7 @@ class Store:
             cur = conn.execute(
                 "insert into jobs (slug, command, args, argv, cwd, status, queued_at, requested_by, requested_from)"
                 " values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (slug, command, json.dumps(args), json.dumps(list(argv)), cwd, QUEUED, utc_now(),
+                (slug, command, json.dumps(args), json.dumps(list(argv)), cwd, QUEUED, self._now(),
                  requested_by, requested_from),
             )
             job_id = cur.lastrowid
@@ -291,7 +303,7 @@ class Store:
                 conn.execute("update jobs set parked = 1 where id = ?", (job_id,))
                 return QUEUED
             conn.execute("update jobs set status = ?, started_at = ?, worker = ?, parked = 0 where id = ?",
-                         (STARTED, utc_now(), worker, job_id))
+                         (STARTED, self._now(), worker, job_id))
         return STARTED
 
     def set_process(self, job_id: int, pid: int, pgid: int) -> None:
@@ -311,7 +323,7 @@ class Store:
                 return []
             conn.execute(
                 "update jobs set status = ?, finished_at = ?, exit_code = ?, error = ?, result = ?, parked = 0"
-                " where id = ?", (status, utc_now(), exit_code, error, result, job_id))
+                " where id = ?", (status, self._now(), exit_code, error, result, job_id))
             return self._unpark(conn, row["slug"])
 
     @staticmethod
@@ -379,14 +391,14 @@ class Store:
     def register_worker(self, worker_id: str, *, kind: str, concurrency: int) -> None:
         self.db["workers"].upsert(
             {"id": worker_id, "host": socket.gethostname(), "pid": os.getpid(), "kind": kind,
-             "concurrency": concurrency, "started_at": utc_now(), "heartbeat": time.time(), "stopped_at": None},
+             "concurrency": concurrency, "started_at": self._now(), "heartbeat": time.time(), "stopped_at": None},
             pk="id")
 
     def heartbeat(self, worker_id: str) -> None:
         self._conn().execute("update workers set heartbeat = ? where id = ?", (time.time(), worker_id))
 
     def stop_worker(self, worker_id: str) -> None:
-        self._conn().execute("update workers set stopped_at = ? where id = ?", (utc_now(), worker_id))
+        self._conn().execute("update workers set stopped_at = ? where id = ?", (self._now(), worker_id))
 
     def workers(self) -> list[WorkerInfo]:
         return [WorkerInfo(**dict(r)) for r in self._conn().execute("select * from workers order by started_at")]

@@ -15,12 +15,12 @@ import socket
 import threading
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from huey.consumer import Consumer
 
 from adsdash.config import Settings
-from adsdash.store import FAILED, HEARTBEAT_SECONDS, STARTED, Store
+from adsdash.store import FAILED, HEARTBEAT_SECONDS, STARTED, Clock, Store, iso, system_clock
 from adsdash.tasks.queue import make_huey
 from adsdash.tasks.runner import JobRun
 
@@ -35,12 +35,13 @@ class _QuietConsumer(Consumer):
 
 
 class Worker:
-    def __init__(self, settings: Settings, *, kind: str = "standalone", concurrency: int | None = None):
+    def __init__(self, settings: Settings, *, kind: str = "standalone", concurrency: int | None = None,
+                 clock: Clock = system_clock):
         self.settings = settings
         self.kind = kind
         self.concurrency = concurrency or settings.workers
         self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self.store = Store(settings.store_path)
+        self.store = Store(settings.store_path, clock=clock)
         self.huey, self.task = make_huey(settings.queue_path, settings.wake_dir, self._run_job)
         self._runs: dict[int, JobRun] = {}
         self._runs_lock = threading.Lock()
@@ -155,7 +156,7 @@ class Worker:
                     log.error("job %s: cannot kill process group %s: %s", job.id, pgid, exc)
             self.enqueue(self.store.finish(job.id, FAILED, error=f"worker lost ({job.worker})"))
             failed.append(job.id)
-        cutoff = (datetime.now(timezone.utc) - timedelta(seconds=ORPHAN_AFTER_SECONDS)).isoformat()
+        cutoff = iso(self.store.clock() - timedelta(seconds=ORPHAN_AFTER_SECONDS))
         orphans = self.store.queued_unparked(cutoff)
         if orphans:
             in_queue = {t.args[0] for t in self.huey.pending() if t.args}
