@@ -1,0 +1,313 @@
+"""The command line: the app, the worker, and every fact and action headless, with --json.
+
+Exit codes: 0 done; 1 failed (job failed, not found, unhealthy); 2 refused input
+(usage, validation, configuration) — nothing is queued then. `run --follow` and
+`report --follow` exit with the CLI's own exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from adsdash import catalogue
+from adsdash.catalogue import RequestError
+from adsdash.config import ConfigError, Settings, load_settings
+from adsdash.engine import Engine
+from adsdash.output import Printer
+from adsdash.store import STATUSES
+
+FOLLOW_POLL_SECONDS = 0.05
+
+
+class NotFound(LookupError):
+    pass
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, help="settings file (TOML)")
+    common.add_argument("--ads-sync-path", dest="ads_sync_path", help="the ads_sync project folder")
+    common.add_argument("--cli-command", dest="cli_command", help="command prefix that runs ads_sync")
+    common.add_argument("--home", help="adsdash's data folder")
+    common.add_argument("--workers", type=_positive, help="jobs one worker runs at once")
+    common.add_argument("--json", action="store_true", help="print JSON")
+
+    p = argparse.ArgumentParser(prog="adsdash", parents=[common],
+                                description="Command center for ads_sync. Without a command: open the app.")
+    p.add_argument("--read-only", action="store_true", help="open the app with every action disabled")
+    sub = p.add_subparsers(dest="cmd", metavar="COMMAND")
+
+    def add(name: str, help: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], help=help, description=help)
+
+    demo = add("demo", "create a sandbox workspace if missing and open the app on it")
+    demo.add_argument("--dir", type=Path, default=Path("demo"))
+    demo.add_argument("--clients", type=_positive, default=30)
+    demo.add_argument("--read-only", action="store_true")
+    add("worker", "run a worker in the foreground (SIGINT/SIGTERM stop it cleanly)")
+    add("config", "show each setting, its value and where it came from")
+    add("clients", "list clients with freshness")
+    add("status", "data status of one client").add_argument("slug")
+    run = add("run", "queue an ads_sync command for a client")
+    run.add_argument("command", help="one of: " + ", ".join(c for c in catalogue.COMMANDS if c != "report"))
+    run.add_argument("slug")
+    run.add_argument("--start")
+    run.add_argument("--end")
+    run.add_argument("--scope", help=argparse.SUPPRESS)
+    run.add_argument("--follow", action="store_true", help="stream the output; exit with the CLI's code")
+    rep = add("report", "queue a report")
+    rep.add_argument("slug")
+    rep.add_argument("--scope", default=catalogue.DEFAULT_SCOPE)
+    rep.add_argument("--follow", action="store_true")
+    add("job", "a job's status").add_argument("id", type=_positive)
+    add("result", "a job's stdout, stderr and exit code").add_argument("id", type=_positive)
+    logs = add("logs", "a job's output")
+    logs.add_argument("id", type=_positive)
+    logs.add_argument("--follow", action="store_true")
+    logs.add_argument("--raw", action="store_true", help="the exact bytes, unfiltered (for files, not terminals)")
+    jobs = add("jobs", "recent jobs, newest first")
+    jobs.add_argument("--slug")
+    jobs.add_argument("--status", choices=STATUSES)
+    jobs.add_argument("--limit", type=_positive, default=50)
+    add("cancel", "cancel a queued or running job").add_argument("id", type=_positive)
+    add("retry", "queue a job again with the same arguments").add_argument("id", type=_positive)
+    add("commands", "the ads_sync commands adsdash runs")
+    add("scopes", "report scopes")
+    add("health", "store, worker, ads_sync folder and CLI")
+    sandbox = add("sandbox", "the sandbox ads_sync")
+    sandbox_sub = sandbox.add_subparsers(dest="sandbox_cmd", required=True, metavar="ACTION")
+    init = sandbox_sub.add_parser("init", help="write a sandbox workspace", parents=[common])
+    init.add_argument("dir", type=Path)
+    init.add_argument("--clients", type=_positive, default=30)
+    return p
+
+
+def settings_from(args: argparse.Namespace, **overrides: Any) -> Settings:
+    flags = {k: getattr(args, k, None) for k in ("ads_sync_path", "cli_command", "home", "workers")}
+    flags.update({k: v for k, v in overrides.items() if v is not None and flags.get(k) is None})
+    return load_settings(flags, config_file=args.config)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    out = Printer(json_mode=args.json)
+    try:
+        return dispatch(args, out)
+    except (RequestError, ConfigError) as exc:
+        out.error(str(exc))
+        return 2
+    except NotFound as exc:
+        out.error(str(exc))
+        return 1
+    except KeyboardInterrupt:
+        out.error("interrupted")
+        return 130
+
+
+def dispatch(args: argparse.Namespace, out: Printer) -> int:
+    cmd = args.cmd
+    if cmd == "sandbox":
+        from adsdash.sandbox.generate import create_workspace, env_lines
+
+        slugs = create_workspace(args.dir, clients=args.clients)
+        out.lines([f"# sandbox workspace with {len(slugs)} clients at {args.dir.resolve()}",
+                   *env_lines(args.dir)], data={"dir": str(args.dir.resolve()), "clients": slugs})
+        return 0
+    if cmd == "demo":
+        return open_demo(args)
+    settings = settings_from(args)
+    if cmd is None:
+        return open_app(settings, read_only=args.read_only)
+    if cmd == "config":
+        out.table(["setting", "value", "origin"], settings.describe(),
+                  data={name: {"value": value, "origin": origin} for name, value, origin in settings.describe()})
+        return 0
+    if cmd == "worker":
+        from adsdash.tasks.worker import Worker
+
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        Worker(settings).run_forever()
+        return 0
+    engine = Engine(settings)
+    handler = HANDLERS[cmd]
+    return handler(engine, args, out)
+
+
+# -- handlers ----------------------------------------------------------------
+
+def _clients(engine: Engine, args, out: Printer) -> int:
+    if not engine.workspace.exists():
+        raise RequestError(f"no ads_sync clients folder at {engine.workspace.root / 'configs' / 'clients'}")
+    clients = engine.workspace.clients()
+    out.clients(clients)
+    return 0
+
+
+def _status(engine: Engine, args, out: Printer) -> int:
+    client = engine.workspace.client(args.slug)
+    if client is None:
+        catalogue.check_slug(args.slug, engine.workspace.slugs())
+        raise NotFound(f"unknown client {args.slug!r}")
+    out.client_status(client)
+    return 0
+
+
+def _run(engine: Engine, args, out: Printer) -> int:
+    command = "report" if args.cmd == "report" else args.command
+    params = {"scope": args.scope} if command == "report" else {"start": args.start, "end": args.end,
+                                                                   "scope": args.scope}
+    job = engine.submit(command, args.slug, **params)
+    if not args.follow:
+        out.record({"job_id": job.id, "status": job.status}, f"job {job.id} queued: {command} {job.slug}")
+        return 0
+    out.note(f"job {job.id} queued: {command} {job.slug}")
+    return _follow(engine, job.id, out, raw=False)
+
+
+def _follow(engine: Engine, job_id: int, out: Printer, *, raw: bool) -> int:
+    """Print lines as they arrive until the job ends; return the CLI's exit code."""
+    seq = 0
+    while True:
+        job = engine.store.job(job_id)
+        lines = engine.store.lines(job_id, after=seq, limit=10_000)
+        if lines:
+            seq = lines[-1].seq
+            out.output(lines, raw=raw)
+        elif job.ended:
+            out.job_end(job)
+            if job.exit_code is not None:
+                return job.exit_code if job.exit_code >= 0 else 128 - job.exit_code
+            return 130 if job.status == "cancelled" else 1
+        else:
+            time.sleep(FOLLOW_POLL_SECONDS)
+
+
+def _job(engine: Engine, args, out: Printer) -> int:
+    job = engine.store.job(args.id)
+    if job is None:
+        raise NotFound(f"no job {args.id}")
+    out.job(job)
+    return 0
+
+
+def _result(engine: Engine, args, out: Printer) -> int:
+    job = engine.store.job(args.id)
+    if job is None:
+        raise NotFound(f"no job {args.id}")
+    lines = engine.store.lines(job.id)
+    out.result(job, lines)
+    return 0
+
+
+def _logs(engine: Engine, args, out: Printer) -> int:
+    if engine.store.job(args.id) is None:
+        raise NotFound(f"no job {args.id}")
+    if args.follow:
+        return _follow(engine, args.id, out, raw=args.raw)
+    seq = 0
+    while batch := engine.store.lines(args.id, after=seq, limit=10_000):
+        out.output(batch, raw=args.raw)
+        seq = batch[-1].seq
+    return 0
+
+
+def _jobs(engine: Engine, args, out: Printer) -> int:
+    out.jobs(engine.store.jobs(slug=args.slug, status=args.status, limit=args.limit))
+    return 0
+
+
+def _cancel(engine: Engine, args, out: Printer) -> int:
+    job = engine.cancel(args.id)
+    note = "cancel requested; it stops within seconds" if job.status == "started" else job.status
+    out.record({"job_id": job.id, "status": job.status, "cancel_requested": job.cancel_requested},
+               f"job {job.id}: {note}")
+    return 0
+
+
+def _retry(engine: Engine, args, out: Printer) -> int:
+    job = engine.retry(args.id)
+    out.record({"job_id": job.id, "status": job.status}, f"job {job.id} queued: {job.command} {job.slug}")
+    return 0
+
+
+def _commands(engine: Engine, args, out: Printer) -> int:
+    rows = [(c.name, " ".join(f"--{p} …" for p in c.params), c.typical, c.description)
+            for c in catalogue.COMMANDS.values()]
+    out.table(["command", "arguments", "typical time", "description"], rows,
+              data=[{"command": c.name, "description": c.description, "params": list(c.params),
+                     "typical": c.typical, "confirm": c.confirm} for c in catalogue.COMMANDS.values()])
+    return 0
+
+
+def _scopes(engine: Engine, args, out: Printer) -> int:
+    out.table(["scope", "example", "description"], [(s.name, s.example, s.description) for s in catalogue.SCOPE_KINDS],
+              data=[{"scope": s.name, "example": s.example, "description": s.description}
+                    for s in catalogue.SCOPE_KINDS])
+    return 0
+
+
+def _health(engine: Engine, args, out: Printer) -> int:
+    report = engine.health()
+    out.health(report)
+    return 0 if report["status"] == "healthy" else 1
+
+
+HANDLERS = {
+    "clients": _clients, "status": _status, "run": _run, "report": _run, "job": _job, "result": _result,
+    "logs": _logs, "jobs": _jobs, "cancel": _cancel, "retry": _retry, "commands": _commands,
+    "scopes": _scopes, "health": _health,
+}
+
+
+# -- the app -----------------------------------------------------------------
+
+def open_demo(args: argparse.Namespace) -> int:
+    from adsdash.sandbox.generate import create_workspace
+
+    root = args.dir.resolve()
+    if not (root / "configs" / "clients").is_dir():
+        create_workspace(root, clients=args.clients)
+    sandbox_cli = f"{shlex.quote(sys.executable)} -m adsdash.sandbox"
+    settings = settings_from(args, ads_sync_path=str(root), cli_command=sandbox_cli, home=str(root / ".adsdash"))
+    return open_app(settings, read_only=args.read_only)
+
+
+def open_app(settings: Settings, *, read_only: bool = False) -> int:
+    """Open the app; run an embedded worker when no live one is found (and not read-only)."""
+    from adsdash.app import AdsdashApp
+    from adsdash.tasks.worker import Worker
+
+    engine = Engine(settings)
+    worker = None
+    if not read_only and not engine.store.live_workers():
+        logging.basicConfig(filename=settings.home / "adsdash.log", level=logging.INFO,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        worker = Worker(settings, kind="embedded")
+        worker.start()
+    try:
+        code = AdsdashApp(engine, worker=worker, read_only=read_only).run()
+    finally:
+        if worker is not None:
+            worker.stop("adsdash quit")
+    return code or 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,197 @@
+"""What the command line prints: JSON for scripts, or text and Rich tables for people.
+
+Outside text (names, errors, CLI output) is cleaned by `sanitize` before it reaches the
+terminal and always goes in as `Text`, never as markup. JSON is ASCII-escaped, so no
+byte of it can drive a terminal either.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from adsdash import sanitize, timefmt
+from adsdash.freshness import SYMBOL
+from adsdash.store import Job, Line
+from adsdash.workspace import Client
+
+STREAM_STYLE = {"stdout": "", "stderr": "red"}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+def client_dict(client: Client) -> dict[str, Any]:
+    data = client.data_status()
+    data.update(
+        name=client.name, customer_id=client.customer_id, timezone=client.timezone,
+        freshness=client.freshness.kind.value, lag_days=client.freshness.lag_days,
+        freshness_reason=client.freshness.reason,
+        watermarks={k: v.isoformat() if v else None for k, v in client.watermarks.items()},
+        lock=asdict(client.lock) if client.lock else None,
+        newest_error=asdict(client.newest_error) if client.newest_error else None,
+        problems=list(client.problems),
+    )
+    return data
+
+
+class Printer:
+    def __init__(self, *, json_mode: bool = False):
+        self.json_mode = json_mode
+        self.console = Console(highlight=False, soft_wrap=True)
+        self.err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+    # -- basics ------------------------------------------------------------
+
+    def dump(self, data: Any) -> None:
+        sys.stdout.write(json.dumps(data, default=_jsonable, ensure_ascii=True, indent=2) + "\n")
+        sys.stdout.flush()
+
+    def error(self, message: str) -> None:
+        self.err.print(Text("adsdash: error: " + sanitize.one_line(message, 1000), style="bold red"))
+
+    def note(self, message: str) -> None:
+        """Progress for people: stderr, so --follow's stdout is the job's output alone."""
+        self.err.print(Text(sanitize.one_line(message)), style="dim")
+
+    def text(self, message: str) -> None:
+        self.console.print(Text(sanitize.plain(message)))
+
+    def record(self, data: dict[str, Any], message: str) -> None:
+        self.dump(data) if self.json_mode else self.text(message)
+
+    def lines(self, lines: Sequence[str], *, data: Any) -> None:
+        if self.json_mode:
+            self.dump(data)
+        else:
+            for line in lines:
+                print(sanitize.plain(line))
+
+    def table(self, headers: Sequence[str], rows: Iterable[Sequence[Any]], *, data: Any) -> None:
+        if self.json_mode:
+            self.dump(data)
+            return
+        table = Table(*headers, box=None, pad_edge=False, header_style="bold")
+        for row in rows:
+            table.add_row(*(sanitize.cell(str(v) if v is not None else "—", 200) for v in row))
+        self.console.print(table)
+
+    # -- clients -----------------------------------------------------------
+
+    def clients(self, clients: list[Client]) -> None:
+        rows = []
+        for c in clients:
+            f = c.freshness
+            rows.append((c.name, c.slug, c.data_status()["watermark_date"] or "—",
+                         "—" if f.lag_days is None else f"{f.lag_days}d", f"{SYMBOL[f.kind]} {f.kind.value}",
+                         _lock_text(c), "; ".join(c.problems) or ""))
+        self.table(["client", "slug", "watermark", "lag", "freshness", "lock", "problems"], rows,
+                   data=[client_dict(c) for c in clients])
+
+    def client_status(self, client: Client) -> None:
+        if self.json_mode:
+            self.dump(client_dict(client))
+            return
+        d = client_dict(client)
+        rows = [("client", client.name), ("slug", client.slug), ("timezone", client.timezone),
+                ("freshness", f"{SYMBOL[client.freshness.kind]} {d['freshness']}"
+                              + (f" (lag {d['lag_days']}d)" if d["lag_days"] is not None else "")),
+                *[(f"watermark {k}", v or "—") for k, v in d["watermarks"].items()],
+                ("last append", d["last_append_timestamp"] or "—"), ("last sync", d["last_sync"] or "—"),
+                ("lock", _lock_text(client) or "none")]
+        if client.newest_error:
+            e = client.newest_error
+            rows.append(("newest error", f"{e.command or '?'}: {e.message or '?'} ({e.path.name})"))
+            if e.start_date and e.end_date:
+                rows.append(("repair with", f"adsdash run repair {client.slug} --start {e.start_date} --end {e.end_date}"))
+        rows += [("problem", p) for p in client.problems]
+        self.table(["", ""], rows, data=None)
+
+    # -- jobs --------------------------------------------------------------
+
+    def job(self, job: Job) -> None:
+        if self.json_mode:
+            self.dump(job.to_dict())
+            return
+        rows = [("job", job.id), ("client", job.slug), ("command", " ".join([job.command, *_args(job)])),
+                ("status", job.status), ("queued", timefmt.local(job.queued_at)),
+                ("started", timefmt.local(job.started_at)), ("finished", timefmt.local(job.finished_at)),
+                ("elapsed", timefmt.duration(job.elapsed())), ("exit code", job.exit_code),
+                ("result", job.result), ("error", job.error), ("lines", job.line_count),
+                ("asked by", " from ".join(x for x in (job.requested_by, job.requested_from) if x))]
+        self.table(["", ""], rows, data=None)
+
+    def jobs(self, jobs: list[Job]) -> None:
+        rows = [(j.id, j.slug, " ".join([j.command, *_args(j)]), j.status, timefmt.local(j.queued_at),
+                 timefmt.duration(j.elapsed()), j.exit_code, j.error or j.result or "") for j in jobs]
+        self.table(["id", "client", "command", "status", "queued", "elapsed", "exit", "result / error"], rows,
+                   data=[j.to_dict() for j in jobs])
+
+    def result(self, job: Job, lines: list[Line]) -> None:
+        stdout = "\n".join(line.str for line in lines if line.stream == "stdout")
+        stderr = "\n".join(line.str for line in lines if line.stream == "stderr")
+        if self.json_mode:
+            self.dump({"job_id": job.id, "status": job.status, "exit_code": job.exit_code,
+                       "stdout": stdout, "stderr": stderr, "result": job.result, "error": job.error})
+            return
+        self.console.print(Text(f"job {job.id} {job.status}, exit code {job.exit_code}", style="bold"))
+        for name, text in (("stdout", stdout), ("stderr", stderr)):
+            self.console.print(Text(f"--- {name} ---", style="dim"))
+            for line in text.splitlines():
+                print(sanitize.keep_colour(line) if sys.stdout.isatty() else sanitize.plain(line))
+
+    def output(self, lines: list[Line], *, raw: bool) -> None:
+        """A job's lines as they are printed by `logs` and `--follow`."""
+        if self.json_mode:
+            for line in lines:
+                sys.stdout.write(json.dumps({"seq": line.seq, "t": line.t, "stream": line.stream,
+                                             "text": line.str}, ensure_ascii=True) + "\n")
+        elif raw:
+            out = sys.stdout.buffer
+            for line in lines:
+                out.write(line.text if isinstance(line.text, bytes) else line.text.encode("utf-8", "surrogateescape"))
+                out.write(b"\n")
+        else:
+            clean = sanitize.keep_colour if sys.stdout.isatty() else sanitize.plain
+            sys.stdout.write("".join(clean(line.str) + "\n" for line in lines))
+        sys.stdout.flush()
+
+    def job_end(self, job: Job) -> None:
+        if not self.json_mode:
+            tail = f": {job.error}" if job.error else ""
+            self.note(f"job {job.id} {job.status} (exit code {job.exit_code}){tail}")
+
+    def health(self, report: dict) -> None:
+        rows = [(name, "ok" if c["ok"] else "FAIL", c["detail"]) for name, c in report["checks"].items()]
+        if self.json_mode:
+            self.dump(report)
+        else:
+            self.table(["check", "", "detail"], rows, data=None)
+            self.text(report["status"])
+
+
+def _args(job: Job) -> list[str]:
+    return [f"--{k} {v}" for k, v in job.args.items()]
+
+
+def _lock_text(client: Client) -> str:
+    lock = client.lock
+    if lock is None:
+        return ""
+    state = "held" if lock.alive else "stale"
+    return f"{state} pid {lock.pid} ({timefmt.duration(lock.age_seconds)})"

@@ -1,0 +1,44 @@
+"""Times for people: stored in UTC, shown in the operator's local zone, ages kept short."""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+
+
+def parse(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def duration(seconds: float | None) -> str:
+    """`4s`, `2m05s`, `1h02m`, `3d04h`; `—` when unknown."""
+    if seconds is None:
+        return "—"
+    s = int(max(0, seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    if s < 86400:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    return f"{s // 86400}d{s % 86400 // 3600:02d}h"
+
+
+def ago(value: str | datetime | None, now: datetime) -> str:
+    """Age of a stored UTC time against `now` (aware), e.g. `5m12s ago`."""
+    moment = parse(value) if isinstance(value, str) or value is None else value
+    if moment is None:
+        return "—"
+    return f"{duration((now - moment).total_seconds())} ago"
+
+
+def local(value: str | datetime | None, zone: tzinfo | None = None) -> str:
+    """`2026-11-28 07:01:55` in the operator's zone (or `zone`)."""
+    moment = parse(value) if isinstance(value, str) or value is None else value
+    if moment is None:
+        return "—"
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")

@@ -1,0 +1,204 @@
+"""The job engine end to end: real store, real Huey consumer, real subprocesses."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from adsdash.catalogue import RequestError
+from adsdash.store import CANCELLED, FAILED, FINISHED, QUEUED, STARTED, pid_alive
+from adsdash.tasks.worker import Worker
+from conftest import wait_ended, wait_for
+
+
+def test_validate_runs_and_records_everything(fake_engine, worker):
+    job = fake_engine.submit("validate", "ok")
+    assert job.status == QUEUED and job.argv[-2:] == ["validate", "ok"]
+    done = wait_ended(fake_engine, job.id)
+    assert done.status == FINISHED and done.exit_code == 0
+    assert done.result == "Validation complete for 'ok'"
+    assert done.queued_at <= done.started_at <= done.finished_at
+    assert done.worker == worker.id and done.pid and done.requested_by
+    lines = fake_engine.store.lines(job.id)
+    assert [l.seq for l in lines] == [1, 2] and lines[1].text.endswith("Validation complete for 'ok'")
+    assert done.line_count == 2
+
+
+@pytest.mark.parametrize(
+    ("slug", "exit_code", "error"),
+    [
+        ("fail", 1, "exit code 1: Command failed: something broke"),
+        ("segv", -signal.SIGSEGV, "killed by SIGSEGV"),
+        ("stderr-only", 3, "exit code 3: fatal: disk full"),
+    ],
+)
+def test_failures_carry_a_readable_reason(fake_engine, worker, slug, exit_code, error):
+    done = wait_ended(fake_engine, fake_engine.submit("append", slug).id)
+    assert (done.status, done.exit_code, done.error) == (FAILED, exit_code, error)
+
+
+def test_cli_that_cannot_start_fails_cleanly(fake_settings, tmp_path):
+    from adsdash.config import load_settings
+    from adsdash.engine import Engine
+
+    settings = load_settings({"ads_sync_path": str(fake_settings.ads_sync_path), "home": str(fake_settings.home),
+                              "cli_command": str(tmp_path / "no-such-cli")},
+                             config_file=tmp_path / "absent.toml", environ={})
+    engine = Engine(settings)
+    w = Worker(settings, kind="embedded")
+    w.start()
+    try:
+        done = wait_ended(engine, engine.submit("validate", "ok").id)
+    finally:
+        w.stop()
+    assert done.status == FAILED and "cannot start ads_sync" in done.error and "no-such-cli" in done.error
+
+
+@pytest.mark.parametrize(
+    ("command", "slug", "params", "message"),
+    [
+        ("validate", "nobody", {}, "unknown client"),
+        ("validate", "../etc", {}, "not a safe name"),
+        ("validate", "-rf", {}, "not a safe name"),
+        ("explode", "ok", {}, "unknown command"),
+        ("repair", "ok", {}, "--start"),
+        ("repair", "ok", {"start": "2025-02-30", "end": "2025-03-01"}, "not a real"),
+        ("repair", "ok", {"start": "2025-03-05", "end": "2025-03-01"}, "after end"),
+        ("repair", "ok", {"start": "2025-03-05", "end": "2999-03-01"}, "after today"),
+        ("validate", "ok", {"start": "2025-03-05"}, "does not take"),
+        ("report", "ok", {"scope": "2025-Q5"}, "quarter"),
+        ("report", "ok", {"scope": "2025-13..2025-14"}, "month"),
+        ("report", "ok", {"scope": "2025-03..2025-01"}, "2025-03"),
+    ],
+)
+def test_bad_input_is_refused_and_nothing_is_queued(fake_engine, command, slug, params, message):
+    with pytest.raises(RequestError, match=message):
+        fake_engine.submit(command, slug, **params)
+    assert fake_engine.store.jobs() == []
+
+
+def test_cancel_a_queued_job_never_starts_it(fake_engine, fake_settings):
+    job = fake_engine.submit("validate", "ok")  # no worker yet
+    cancelled = fake_engine.cancel(job.id)
+    assert cancelled.status == CANCELLED
+    w = Worker(fake_settings, kind="embedded")
+    w.start()
+    try:
+        probe = wait_ended(fake_engine, fake_engine.submit("validate", "ok-2").id)
+    finally:
+        w.stop()
+    assert probe.status == FINISHED
+    again = fake_engine.store.job(job.id)
+    assert again.status == CANCELLED and again.started_at is None and fake_engine.store.lines(job.id) == []
+
+
+@pytest.mark.parametrize("slug", ["slow", "ignore-term"])
+def test_cancel_a_running_job_kills_its_process_group(fake_engine, worker, slug):
+    job = fake_engine.submit("append", slug)
+    running = wait_for(lambda: (j := fake_engine.store.job(job.id)).status == STARTED and j.line_count and j)
+    fake_engine.cancel(job.id)
+    done = wait_ended(fake_engine, job.id, timeout=15)
+    assert done.status == CANCELLED
+    expected = -signal.SIGKILL if slug == "ignore-term" else -signal.SIGINT
+    assert done.exit_code == expected
+    assert not pid_alive(running.pid)
+
+
+def test_grandchild_holding_the_pipe_does_not_hang_the_job(fake_engine, worker):
+    done = wait_ended(fake_engine, fake_engine.submit("validate", "grandchild").id, timeout=10)
+    assert done.status == FINISHED
+    assert fake_engine.store.lines(done.id)[-1].text.endswith("started a grandchild; exiting")
+
+
+def test_two_jobs_for_one_client_never_overlap(fake_engine, worker, monkeypatch):
+    monkeypatch.setenv("FAKE_SECONDS", "1")
+    ids = [fake_engine.submit("append", "slow").id for _ in range(3)]
+    other = fake_engine.submit("validate", "ok").id
+    ended = [wait_ended(fake_engine, i, timeout=30) for i in ids]
+    assert all(j.status == FINISHED for j in ended)
+    spans = sorted((j.started_at, j.finished_at) for j in ended)
+    for (_, end), (start, _) in zip(spans, spans[1:]):
+        assert end <= start, spans
+    assert [j.id for j in sorted(ended, key=lambda j: j.started_at)] == ids  # in queue order
+    # another client's job did not wait behind them
+    assert fake_engine.store.job(other).finished_at < ended[0].finished_at
+
+
+def test_200k_lines_stored_whole_and_in_order(fake_engine, worker):
+    done = wait_ended(fake_engine, fake_engine.submit("validate", "flood").id, timeout=60)
+    assert done.status == FINISHED and done.line_count == 200_000
+    seq, count = 0, 0
+    while batch := fake_engine.store.lines(done.id, after=seq, limit=50_000):
+        for line in batch:
+            count += 1
+            assert line.seq == count and line.text == f"line {count}"
+        seq = batch[-1].seq
+    assert count == 200_000
+
+
+def test_dirty_output_is_stored_without_loss(fake_engine, worker):
+    done = wait_ended(fake_engine, fake_engine.submit("validate", "dirty").id)
+    lines = fake_engine.store.lines(done.id)
+    texts = [(l.stream, l.text) for l in lines]
+    assert ("stdout", "[bold red]markup[/] and [/] and [link=x]y[/link]") in texts
+    assert ("stdout", "\x1b]0;pwned\x07title \x1b[2Jclear \x1b[31mred\x1b[0m") in texts
+    assert ("stdout", "nul\x00byte") in texts
+    assert ("stdout", b"bad utf8 \xff\xfe end") in texts
+    assert ("stdout", "no newline at end") in texts
+    assert ("stderr", "err line") in texts
+
+
+def test_wake_up_starts_a_job_without_polling(fake_engine, worker):
+    # With the poll bound far beyond the test's patience, only the wake-up can start it.
+    worker.huey.storage.wait_seconds = 3600
+    time.sleep(0.3)  # let the idle consumer threads settle into their long wait
+    done = wait_ended(fake_engine, fake_engine.submit("validate", "ok").id, timeout=10)
+    assert done.status == FINISHED
+
+
+def _standalone_worker(settings) -> subprocess.Popen:
+    env = dict(os.environ, ADSDASH_HOME=str(settings.home), ADS_SYNC_PROJECT_PATH=str(settings.ads_sync_path),
+               ADS_SYNC_CLI_COMMAND=settings.cli_command, ADSDASH_CONFIG=str(settings.home / "absent.toml"),
+               ADSDASH_CANCEL_GRACE="0.5")
+    return subprocess.Popen([sys.executable, "-m", "adsdash", "worker"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def test_worker_killed_mid_job_is_recovered_by_the_next(fake_engine, fake_settings):
+    proc = _standalone_worker(fake_settings)
+    try:
+        wait_for(lambda: fake_engine.store.live_workers(), timeout=20)
+        job = fake_engine.submit("append", "slow")
+        running = wait_for(lambda: (j := fake_engine.store.job(job.id)).status == STARTED and j.pid and j)
+        proc.kill()
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert pid_alive(running.pid)  # the orphaned CLI outlives its worker...
+    w = Worker(fake_settings, kind="embedded")
+    w.start()  # ...until the next worker starts and recovers
+    try:
+        done = wait_ended(fake_engine, job.id, timeout=30)
+        assert done.status == FAILED and done.error.startswith("worker lost")
+        wait_for(lambda: not pid_alive(running.pid), timeout=5)
+        # and the new worker serves the client again
+        assert wait_ended(fake_engine, fake_engine.submit("validate", "ok").id).status == FINISHED
+    finally:
+        w.stop()
+
+
+def test_standalone_worker_stops_cleanly_on_sigterm(fake_engine, fake_settings):
+    proc = _standalone_worker(fake_settings)
+    wait_for(lambda: fake_engine.store.live_workers(), timeout=20)
+    job = fake_engine.submit("append", "slow")
+    wait_for(lambda: fake_engine.store.job(job.id).status == STARTED)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=20) == 0
+    assert fake_engine.store.job(job.id).status == CANCELLED
+    assert fake_engine.store.live_workers() == []
