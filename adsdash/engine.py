@@ -14,7 +14,6 @@ from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Callable
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from adsdash import catalogue
 from adsdash.catalogue import JobRequest, RequestError
@@ -62,10 +61,7 @@ class Engine:
 
     def client_today(self, slug: str) -> date:
         client = self.workspace.client(slug)
-        try:
-            zone = ZoneInfo(client.timezone) if client else None
-        except (ZoneInfoNotFoundError, ValueError):
-            zone = None
+        zone = client.zone if client else None
         now = self.clock()
         return now.astimezone(zone).date() if zone else now.astimezone().date()
 

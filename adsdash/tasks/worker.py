@@ -72,10 +72,12 @@ class Worker:
         for run in self.running():
             run.cancel(reason)
         if self._consumer is not None:
+            self._consumer.stop_flag.set()
+        self.huey.storage.stop_listening()  # wakes the threads waiting in dequeue
+        if self._consumer is not None:
             self._consumer.stop(graceful=True)
         if self._beat is not None:
             self._beat.join(timeout=HEARTBEAT_SECONDS + 1)
-        self.huey.storage.stop_listening()
         self.huey.storage.close()
         self.store.stop_worker(self.id)
         log.info("worker %s stopped", self.id)

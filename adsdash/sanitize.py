@@ -1,0 +1,113 @@
+"""Cleaning outside text (names, paths, CLI output, error files) before it is shown.
+
+Anything that reaches a widget or the terminal goes through here, so a client name or
+a log line can never move the cursor, set the window title, clear the screen, flip text
+direction or be read as Rich markup. The common case - a clean line - is one regex
+search and returns the input unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rich.text import Text
+
+ELLIPSIS = "…"
+TAB_SIZE = 8
+
+# Anything that needs work: C0 (incl. tab and newline), DEL, C1, bidi embeddings,
+# overrides and isolates, Unicode line/paragraph separators, lone surrogates.
+_DIRTY = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]")
+
+# Escape sequences, 7-bit (ESC-introduced) and 8-bit (C1 introducer) forms:
+#  - string sequences OSC/DCS/SOS/PM/APC, ended by BEL, ST, the next ESC, or the end
+#    of the text (a terminal would swallow the rest, so we drop it too);
+#  - CSI: parameters, intermediates, one final byte;
+#  - other ESC sequences: intermediates then one final byte (ESC 7, ESC ( B, ESC c ...).
+# Written as "ESC then the alternatives" because that form matches twice as fast.
+_STRING_BODY = r"[^\x07\x1b\x9c]*(?:\x07|\x9c|\x1b\\|(?=\x1b)|\Z)"
+_CSI_BODY = r"[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]"
+_SEQUENCES = re.compile(
+    rf"\x1b(?:[\]PX^_]{_STRING_BODY}|\[{_CSI_BODY}|[\x20-\x2f]*[\x30-\x7e])"
+    rf"|[\x90\x98\x9d\x9e\x9f]{_STRING_BODY}|\x9b{_CSI_BODY}"
+)
+_INTRODUCER = re.compile("[\x1b\x90\x98\x9b\x9d\x9e\x9f]")
+
+# SGR (colour/style): ESC [ digits and semicolons m. Bounded so a huge one is dropped.
+_SGR_SPLIT = re.compile(r"(\x1b\[[0-9;]{0,64}m)")
+
+# Every control left once sequences are gone (tab is expanded separately).
+_CONTROL = re.compile(
+    "\r\n|[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]"
+)
+_LINE_BREAKS = "\n\r\v\f\x85\u2028\u2029"
+# NUL stays visible, so a NUL in data is noticed rather than hidden; a line break inside
+# a line becomes a space (plain text is one line); everything else goes.
+_REPLACEMENT = {"\x00": "␀", "\r\n": " ", **{c: " " for c in _LINE_BREAKS}}
+
+
+def _replace_control(match: re.Match) -> str:
+    return _REPLACEMENT.get(match[0], "")
+
+
+def decode(data: bytes) -> str:
+    """UTF-8, with U+FFFD for bytes that are not."""
+    return data.decode("utf-8", errors="replace")
+
+
+def _clean_piece(text: str, column: int = 0) -> str:
+    """No sequences or controls left, tabs expanded, assuming `text` starts at `column`."""
+    if _INTRODUCER.search(text):
+        text = _SEQUENCES.sub("", text)
+    text = _CONTROL.sub(_replace_control, text)
+    if "\t" in text:
+        pad = column % TAB_SIZE
+        text = ("x" * pad + text).expandtabs(TAB_SIZE)[pad:]
+    return text
+
+
+def _strip_line_end(text: str) -> str:
+    # A trailing newline ends the line; it should not become a trailing space.
+    return text.rstrip(_LINE_BREAKS) if text[-1:] in _LINE_BREAKS else text
+
+
+def plain(text: str) -> str:
+    """One display line: no escape sequences, no control characters, tabs expanded."""
+    if not _DIRTY.search(text):
+        return text
+    return _clean_piece(_strip_line_end(text))
+
+
+def keep_colour(text: str) -> str:
+    """Like plain(), but SGR colour sequences survive so they can be rendered."""
+    if not _DIRTY.search(text):
+        return text
+    text = _strip_line_end(text)
+    if "\x1b[" not in text:
+        return _clean_piece(text)
+    out: list[str] = []
+    column = 0
+    # Odd pieces are SGR sequences (the split keeps them); even pieces are text to clean.
+    # Cleaning each piece on its own is safe: no other sequence can contain an SGR.
+    for index, piece in enumerate(_SGR_SPLIT.split(text)):
+        if not index % 2:
+            piece = _clean_piece(piece, column)
+            column += len(piece)
+        out.append(piece)
+    return "".join(out)
+
+
+def _truncate(text: str, max_len: int) -> str:
+    if len(text) <= max_len:
+        return text
+    return text[: max(max_len - 1, 0)] + ELLIPSIS
+
+
+def cell(text: str, max_len: int = 120) -> Text:
+    """A table cell: plain, one line, at most max_len characters, never parsed as markup."""
+    return Text(_truncate(plain(str(text)), max_len), no_wrap=True)
+
+
+def one_line(text: str, max_len: int = 300) -> str:
+    """For notifications and error messages: plain, whitespace collapsed, truncated."""
+    return _truncate(" ".join(plain(str(text)).split()), max_len)
