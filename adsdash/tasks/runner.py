@@ -230,13 +230,15 @@ class JobRun:
         return Outcome(FAILED, code, one_line(error), None)
 
     def _last_info(self) -> str | None:
+        """The old API's `result`: the CLI's last word on stdout (a record's message, or a plain line)."""
         for stream, text in reversed(self._tail):
+            if stream != "stdout" or not text.strip():
+                continue
             match = LOG_RECORD.match(text.rstrip("\r"))
-            if stream == "stdout" and match and match.group(1) in ("INFO", "WARNING"):
-                return one_line(match.group(2))
-        for stream, text in reversed(self._tail):
-            if text.strip():
+            if match is None:
                 return one_line(text)
+            if match.group(1) != "DEBUG":
+                return one_line(match.group(2))
         return None
 
     def _last_stderr(self) -> str | None:
