@@ -1,0 +1,68 @@
+"""The job store on a real SQLite file: settings, privacy, and the per-client turn rules."""
+
+from __future__ import annotations
+
+import signal
+import stat
+
+from adsdash.store import CANCELLED, FINISHED, QUEUED, STARTED, Store
+from adsdash.tasks.worker import Worker
+
+
+def new_job(store: Store, slug: str = "acme"):
+    return store.create_job(slug=slug, command="validate", args={}, argv=["x", "validate", slug], cwd="/")
+
+
+def test_file_settings_and_privacy(tmp_path):
+    store = Store(tmp_path / "home" / "jobs.db")
+    new_job(store)
+    conn = store._conn()
+    assert conn.execute("pragma journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("pragma synchronous").fetchone()[0] == 1  # NORMAL
+    assert conn.execute("pragma busy_timeout").fetchone()[0] == 10000
+    assert stat.S_IMODE((tmp_path / "home").stat().st_mode) == 0o700
+    for name in ("jobs.db", "jobs.db-wal"):
+        assert stat.S_IMODE((tmp_path / "home" / name).stat().st_mode) == 0o600
+    indexes = {tuple(i.columns) for i in store.db["jobs"].indexes}
+    assert ("slug", "id") in indexes and ("status", "id") in indexes
+
+
+def test_one_client_one_turn_in_queue_order(tmp_path):
+    store = Store(tmp_path / "jobs.db")
+    a, b, c = new_job(store), new_job(store), new_job(store)
+    other = new_job(store, "other")
+    assert store.try_start(c.id, "w") == QUEUED  # an older job of the client waits
+    assert store.try_start(a.id, "w") == STARTED
+    assert store.try_start(b.id, "w") == QUEUED  # parked behind a
+    assert store.try_start(other.id, "w") == STARTED  # other clients are free
+    # the oldest parked job is handed back first, one at a time
+    assert store.finish(a.id, FINISHED, exit_code=0) == [b.id]
+    assert store.finish(other.id, FINISHED, exit_code=0) == []
+    assert store.try_start(b.id, "w") == STARTED
+    assert store.try_start(c.id, "w") == QUEUED
+    assert store.finish(b.id, FINISHED, exit_code=0) == [c.id]
+    assert store.try_start(c.id, "w") == STARTED
+    assert store.try_start(c.id, "w") == STARTED  # a duplicate message is a no-op
+
+
+def test_cancelling_a_waiting_job_frees_the_next(tmp_path):
+    store = Store(tmp_path / "jobs.db")
+    a, b = new_job(store), new_job(store)
+    assert store.try_start(b.id, "w") == QUEUED  # parked: a is older
+    job, due = store.request_cancel(a.id)
+    assert job.status == CANCELLED and due == [b.id]
+    assert store.try_start(a.id, "w") == CANCELLED
+    assert store.try_start(b.id, "w") == STARTED
+    job, due = store.request_cancel(b.id)
+    assert job.status == STARTED and job.cancel_requested and due == []
+
+
+def test_embedded_worker_leaves_signal_handlers_alone(fake_settings):
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    w = Worker(fake_settings, kind="embedded")
+    w.start()
+    try:
+        assert {s: signal.getsignal(s) for s in before} == before
+    finally:
+        w.stop()
+    assert {s: signal.getsignal(s) for s in before} == before
