@@ -174,6 +174,8 @@ def _run(engine: Engine, args, out: Printer) -> int:
     params = {"scope": args.scope} if command == "report" else {"start": args.start, "end": args.end,
                                                                    "scope": args.scope}
     job = engine.submit(command, args.slug, **params)
+    if not engine.store.live_workers():
+        out.note("no live worker: the job waits until `adsdash worker` or the app runs")
     if not args.follow:
         out.record({"job_id": job.id, "status": job.status}, f"job {job.id} queued: {command} {job.slug}")
         return 0

@@ -10,38 +10,25 @@ stays) are recomputed on every call.
 
 from __future__ import annotations
 
-import functools
-import json
-import math
 import os
 import re
 import stat
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any, Callable, Iterable, Mapping, NamedTuple
 from zoneinfo import ZoneInfo
 
-import yaml
-
+from .ads_files import (  # SOURCES, ErrorInfo: part of this module's API too
+    NO_STATE, SOURCES, ErrorInfo, ParsedConfig, ParsedLock, ParsedState,
+    Unreadable, parse_config, parse_error, parse_lock, parse_state, pid_alive, zone_named,
+)
 from .catalogue import is_safe_slug
 from .freshness import Freshness, Kind, assess
 
-DEFAULT_TIMEZONE = "America/Chicago"
-DEFAULT_CURRENCY = "USD"
-SOURCES = ("google_ads", "google_lsa", "search_terms")
-MAX_FILE_BYTES = 1 << 20  # configs, state, locks and error files are tiny; refuse giants
 _YOUNG_EMPTY_LOCK_SECONDS = 10.0  # O_EXCL create and the write are two steps
-
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_DATE_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})", re.ASCII)
-_DATE_PREFIX_RE = re.compile(r"(\d{4}-\d{2}-\d{2})(?:[T ].*)?", re.DOTALL | re.ASCII)
-_LOCK_LINE_RE = re.compile(r"^\s*(pid|timestamp)\s*:\s*(\S+)\s*$", re.MULTILINE)
 _ERROR_NAME_RE = re.compile(r"error_(\d{8}_\d{6})([._-][A-Za-z0-9]+)?\.json", re.ASCII)
-_RECOVERY_START_RE = re.compile(r"--(?:from|start)(?:=|\s+)(\d{4}-\d{2}-\d{2})\b", re.ASCII)
-_RECOVERY_END_RE = re.compile(r"--(?:to|end)(?:=|\s+)(\d{4}-\d{2}-\d{2})\b", re.ASCII)
 _YEAR_RE = re.compile(r"\d{4}", re.ASCII)
 
 
@@ -54,19 +41,6 @@ class LockInfo:
     pid: int | None
     alive: bool  # False: the holder is gone (stale lock) or cannot be told
     age_seconds: float | None
-    problem: str | None = None
-
-
-@dataclass(frozen=True)
-class ErrorInfo:
-    path: Path
-    timestamp: str | None
-    command: str | None
-    exception_type: str | None
-    message: str | None
-    start_date: date | None
-    end_date: date | None
-    recovery_command: str | None
     problem: str | None = None
 
 
@@ -101,7 +75,7 @@ class Client:
     @property
     def zone(self) -> ZoneInfo | None:
         """The client's zone, or None when its name is unusable (never raises)."""
-        return _zone(self.timezone)
+        return zone_named(self.timezone)
 
     def data_status(self) -> dict:
         """The older dashboard's data-status answer, with better sources (see contract)."""
@@ -112,201 +86,6 @@ class Client:
             "last_sync": self.last_sync,
             "watermark_date": watermark.isoformat() if watermark else None,
         }
-
-
-# ---- parsing one file (results cached) -------------------------------------------
-
-@dataclass(frozen=True)
-class _Config:
-    name: str | None = None
-    customer_id: str | None = None
-    timezone: str = DEFAULT_TIMEZONE
-    currency: str = DEFAULT_CURRENCY
-    problems: tuple[str, ...] = ()
-    fatal: str | None = None  # makes the client ERROR
-
-
-@dataclass(frozen=True)
-class _State:
-    watermarks: Mapping[str, date | None] = field(default_factory=lambda: MappingProxyType(dict.fromkeys(SOURCES)))
-    data_quality: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
-    raw: Mapping[str, Any] | None = None
-    last_updated: str | None = None
-    last_append: str | None = None
-    problems: tuple[str, ...] = ()
-    fatal: str | None = None
-
-
-_NO_STATE = _State()  # before the first init: no state file, every watermark None
-
-
-@dataclass(frozen=True)
-class _Lock:
-    pid: int | None
-    timestamp: float | None
-    empty: bool
-    problem: str | None
-
-
-class _Unreadable(Exception):
-    """A file that cannot be turned into data; the message names the file and why."""
-
-
-def _read_text(path: str, rel: str) -> str:
-    with open(path, "rb") as fh:
-        data = fh.read(MAX_FILE_BYTES + 1)
-    if len(data) > MAX_FILE_BYTES:
-        raise _Unreadable(f"{rel}: larger than {MAX_FILE_BYTES} bytes")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise _Unreadable(f"{rel}: not UTF-8 text (byte {exc.start})") from None
-
-
-def _load(path: str, rel: str, fmt: str) -> dict:
-    """The file's top-level mapping; fmt is "JSON" or "YAML" (safe loader only)."""
-    text = _read_text(path, rel)
-    try:
-        data = json.loads(text) if fmt == "JSON" else yaml.load(text, Loader=_SafeLoader)
-    except json.JSONDecodeError as exc:
-        raise _Unreadable(f"{rel}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else "?"
-        raise _Unreadable(f"{rel}: invalid YAML at line {line}: {exc.problem or exc.context}") from None
-    except (yaml.YAMLError, ValueError, RecursionError) as exc:  # e.g. huge integers, deep nesting
-        raise _Unreadable(f"{rel}: invalid {fmt} ({type(exc).__name__})") from None
-    if not isinstance(data, dict):
-        found = "nothing" if data is None else f"a {type(data).__name__}"
-        raise _Unreadable(f"{rel}: expected a mapping of keys at the top, found {found}")
-    return data
-
-
-def _strict_date(value: Any) -> date | None:
-    """A real YYYY-MM-DD date or None; nothing looser (fromisoformat accepts '20251012')."""
-    if isinstance(value, str) and (m := _DATE_RE.fullmatch(value)):
-        try:
-            return date(int(m[1]), int(m[2]), int(m[3]))
-        except ValueError:
-            return None
-    return None
-
-
-def _text(data: Mapping, keys: tuple[str, ...], rel: str, problems: list[str]) -> str | None:
-    """The first of `keys` present; numbers become text (YAML reads unquoted digits as int)."""
-    for key in keys:
-        value = data.get(key)
-        if isinstance(value, str):
-            return value
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return str(value)
-        if value is not None:
-            problems.append(f"{rel}: {key} is a {type(value).__name__}, not text")
-            return None
-    return None
-
-
-def _parse_config(path: str, rel: str) -> _Config:
-    data = _load(path, rel, "YAML")
-    problems: list[str] = []
-    name = _text(data, ("client_name",), rel, problems)
-    customer_id = _text(data, ("customer_id", "client_id"), rel, problems)
-    currency = _text(data, ("currency_code",), rel, problems) or DEFAULT_CURRENCY
-    before = len(problems)
-    zone = _text(data, ("timezone", "time_zone"), rel, problems)
-    if zone is not None and _zone(zone) is None:
-        problems.append(f"{rel}: unknown time zone {zone!r}")
-    fatal = problems[before] if len(problems) > before else None
-    return _Config(name, customer_id, zone or DEFAULT_TIMEZONE, currency, tuple(problems), fatal)
-
-
-def _parse_state(path: str, rel: str) -> _State:
-    data = _load(path, rel, "JSON")
-    problems: list[str] = []
-    fatal: str | None = None
-    watermarks: dict[str, date | None] = {}
-    for source in SOURCES:
-        section, why = data.get(source), None
-        raw = section.get("watermark_date") if isinstance(section, dict) else None
-        if section is not None and not isinstance(section, dict):
-            why = f"{rel}: {source} is a {type(section).__name__}, not an object"
-        elif raw is not None and _strict_date(raw) is None:
-            why = f"{rel}: {source}.watermark_date {raw!r} is not a YYYY-MM-DD date"
-        watermarks[source] = None if why else _strict_date(raw)
-        if why:
-            problems.append(why)
-            if source == "google_ads":  # the watermark freshness is judged on
-                fatal = why
-    quality = data.get("data_quality")
-    if quality is None:
-        quality = {}
-    elif not isinstance(quality, dict):
-        problems.append(f"{rel}: data_quality is a {type(quality).__name__}, not an object")
-        quality = {}
-    return _State(
-        MappingProxyType(watermarks), MappingProxyType(quality), MappingProxyType(data),
-        _text(data, ("last_updated",), rel, problems), _text(quality, ("last_append",), rel, problems),
-        tuple(problems), fatal,
-    )
-
-
-def _parse_lock(path: str, rel: str) -> _Lock:
-    text = _read_text(path, rel)
-    found = dict(_LOCK_LINE_RE.findall(text))
-    raw_pid, raw_stamp = found.get("pid"), found.get("timestamp")
-    problems = []
-    pid = int(raw_pid) if raw_pid and raw_pid.isascii() and raw_pid.isdigit() and 0 < int(raw_pid) < 2**31 else None
-    if pid is None:  # never 0 or negative: os.kill would address process groups
-        problems.append("no pid line" if raw_pid is None else f"bad pid {raw_pid[:20]!r}")
-    try:
-        stamp = float(raw_stamp) if raw_stamp is not None else None
-        if stamp is not None and not math.isfinite(stamp):
-            raise ValueError
-    except ValueError:
-        stamp = None
-    if stamp is None:
-        problems.append("no timestamp line" if raw_stamp is None else f"bad timestamp {raw_stamp[:20]!r}")
-    return _Lock(pid, stamp, not text.strip(), f"{rel}: {', '.join(problems)}" if problems else None)
-
-
-def _error_date(context: Any, key: str, recovery: str | None, pattern: re.Pattern) -> date | None:
-    value = context.get(key) if isinstance(context, dict) else None
-    if isinstance(value, str) and (m := _DATE_PREFIX_RE.fullmatch(value)) and (day := _strict_date(m[1])):
-        return day
-    if recovery and (m := pattern.search(recovery)):  # the text says --from/--to: take the dates only
-        return _strict_date(m[1])
-    return None
-
-
-def _parse_error(path: str, rel: str) -> ErrorInfo:
-    data = _load(path, rel, "JSON")
-    ignored: list[str] = []
-    text = {key: _text(data, (key,), rel, ignored) for key in (
-        "timestamp", "command", "exception_type", "exception_message", "recovery_command")}
-    recovery = text["recovery_command"]
-    return ErrorInfo(
-        Path(path), text["timestamp"], text["command"], text["exception_type"], text["exception_message"],
-        _error_date(data.get("context"), "start_date", recovery, _RECOVERY_START_RE),
-        _error_date(data.get("context"), "end_date", recovery, _RECOVERY_END_RE),
-        recovery,
-    )
-
-
-@functools.lru_cache(maxsize=512)
-def _zone(name: str) -> ZoneInfo | None:
-    try:
-        return ZoneInfo(name)
-    except Exception:  # not found, unsafe key ('../x'), odd characters: all just "unknown"
-        return None
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except PermissionError:
-        return True  # exists, owned by someone else
-    except (ProcessLookupError, OverflowError, OSError):
-        return False
-    return True
 
 
 # ---- the stat cache and the workspace ----------------------------------------------
@@ -333,7 +112,7 @@ class _StatCache:
             value = self._parse(path, rel)
         except OSError as exc:  # not cached: a permission fix does not change the mtime
             return self._failed(path, f"{rel}: cannot read ({exc.strerror or type(exc).__name__})")
-        except _Unreadable as exc:
+        except Unreadable as exc:
             value = self._failed(path, str(exc))
         except Exception as exc:  # last resort: untrusted input must not break the listing
             value = self._failed(path, f"{rel}: cannot be read ({type(exc).__name__})")
@@ -351,10 +130,10 @@ class Workspace:
                  clock: Callable[[], datetime] = _utc_now) -> None:
         self.root = Path(root)
         self.late_after_days, self.stale_after_days, self.clock = late_after_days, stale_after_days, clock
-        self._configs = _StatCache(_parse_config, lambda _, why: _Config(problems=(why,), fatal=why))
-        self._states = _StatCache(_parse_state, lambda _, why: _State(problems=(why,), fatal=why))
-        self._locks = _StatCache(_parse_lock, lambda _, why: _Lock(None, None, False, why))
-        self._errors = _StatCache(_parse_error, lambda path, why: ErrorInfo(Path(path), *[None] * 7, problem=why))
+        self._configs = _StatCache(parse_config, lambda _, why: ParsedConfig(problems=(why,), fatal=why))
+        self._states = _StatCache(parse_state, lambda _, why: ParsedState(problems=(why,), fatal=why))
+        self._locks = _StatCache(parse_lock, lambda _, why: ParsedLock(None, None, False, why))
+        self._errors = _StatCache(parse_error, lambda path, why: ErrorInfo(Path(path), *[None] * 7, problem=why))
         self._skipped: tuple[str, ...] = ()
         self._mutex = threading.Lock()  # the caches are shared by UI and worker threads
 
@@ -420,14 +199,14 @@ class Workspace:
 
     def _build(self, slug: str, config_file: _Found, state_file: _Found | None,
                lock_file: _Found | None, error_file: _Found | None, now: datetime) -> Client:
-        config: _Config = self._configs.get(config_file)
-        state: _State = self._states.get(state_file) if state_file else _NO_STATE
+        config: ParsedConfig = self._configs.get(config_file)
+        state: ParsedState = self._states.get(state_file) if state_file else NO_STATE
         lock = self._lock_info(lock_file, now)
         error: ErrorInfo | None = self._errors.get(error_file) if error_file else None
         problems = config.problems + state.problems + tuple(
             x.problem for x in (lock, error) if x is not None and x.problem)
         fatal = config.fatal or state.fatal
-        zone = None if fatal else _zone(config.timezone)
+        zone = None if fatal else zone_named(config.timezone)
         if zone is None:
             fresh = Freshness(Kind.ERROR, None, fatal or f"unknown time zone {config.timezone!r}")
         else:
@@ -443,10 +222,10 @@ class Workspace:
     def _lock_info(self, found: _Found | None, now: datetime) -> LockInfo | None:
         if found is None:
             return None
-        parsed: _Lock = self._locks.get(found)
+        parsed: ParsedLock = self._locks.get(found)
         age = now.timestamp() - (parsed.timestamp if parsed.timestamp is not None else found.stat.st_mtime)
         if parsed.pid is not None:  # liveness is checked on every call: the PID can die any time
-            return LockInfo(parsed.pid, _pid_alive(parsed.pid), age, parsed.problem)
+            return LockInfo(parsed.pid, pid_alive(parsed.pid), age, parsed.problem)
         if parsed.empty and age < _YOUNG_EMPTY_LOCK_SECONDS:
             return LockInfo(None, True, age, None)  # just created, pid not written yet
         return LockInfo(None, False, age, parsed.problem)
@@ -509,3 +288,4 @@ def _no_raise(check: Callable[..., bool], **kwargs: Any) -> bool:
         return check(**kwargs)
     except OSError:
         return False
+__all__ = ["SOURCES", "Client", "ErrorInfo", "LockInfo", "Report", "Workspace"]
