@@ -11,7 +11,7 @@ import csv
 import io
 import logging
 import random
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 
 import yaml
 
