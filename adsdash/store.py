@@ -386,6 +386,29 @@ class Store:
             params.append(limit)
         return [Line(*r) for r in self._conn().execute(sql, params)]
 
+    def lines_cut(self, job_id: int, *, after: int, limit: int, max_bytes: int) -> list[tuple[Line, int]]:
+        """Like lines(), each with its size in bytes; a line over max_bytes comes cut (as bytes)
+        in SQL, so a page of megabyte lines does not cost a gigabyte."""
+        rows = self._conn().execute(
+            "select seq, t, stream, case when length(cast(text as blob)) > ?1"
+            " then substr(cast(text as blob), 1, ?1) else text end, length(cast(text as blob))"
+            " from lines where job_id = ?2 and seq > ?3 order by seq limit ?4", (max_bytes, job_id, after, limit))
+        return [(Line(seq, t, stream, text if text is not None else ""), size or 0)
+                for seq, t, stream, text, size in rows]
+
+    def find_line(self, job_id: int, term: str, *, after: int = 0, before: int | None = None) -> int | None:
+        """The seq of the first line after `after` (or the last before `before`) containing
+        `term`, case-insensitive for ASCII; None if there is none."""
+        if before is not None:
+            where, order, bound = "seq < ?", "desc", before
+        else:
+            where, order, bound = "seq > ?", "asc", after
+        pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        row = self._conn().execute(
+            f"select seq from lines where job_id = ? and {where} and text like ? escape '\\'"
+            f" order by seq {order} limit 1", (job_id, bound, pattern)).fetchone()
+        return row[0] if row else None
+
     # -- workers -----------------------------------------------------------
 
     def register_worker(self, worker_id: str, *, kind: str, concurrency: int) -> None:

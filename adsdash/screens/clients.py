@@ -1,0 +1,376 @@
+"""The clients screen: the table, the summary line, the live log, and every action on a client."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.events import Key
+from textual.markup import escape
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input
+from textual.worker import get_current_worker
+
+from adsdash import timefmt
+from adsdash.sanitize import one_line
+from adsdash.store import iso
+from adsdash.widgets.clients_table import ORDERS, ClientRow, ClientsTable, build_rows
+from adsdash.widgets.job_log import JobLog
+from adsdash.widgets.summary_bar import Summary, SummaryBar, summarize
+
+if TYPE_CHECKING:
+    from adsdash.app import AdsdashApp
+    from adsdash.workspace import Client
+
+FIRST_PAINT_WAIT = 0.5  # seconds the screen may wait, at start, for the first read of the files
+STALE_FIRST_LOAD = 1.0  # a first read older than this at mount is read again at once
+
+# Actions that change something: refused (and shown disabled) in read-only mode.
+MUTATING = frozenset({"append", "validate", "init", "repair", "unlock", "report"})
+
+
+@dataclass
+class Snapshot:
+    """One read of the files and the store, made off the UI thread."""
+    rows: list[ClientRow] = field(default_factory=list)
+    clients: dict[str, Client] = field(default_factory=dict)
+    summary: Summary = field(default_factory=Summary)
+    taken: float = field(default_factory=time.monotonic)
+
+
+def load_snapshot(app: AdsdashApp) -> Snapshot:
+    engine = app.engine
+    now = app.clock()
+    problem = None
+    clients: list = []
+    if engine.workspace.exists():
+        clients = engine.workspace.clients()
+    else:
+        problem = f"no ads_sync clients folder at {engine.workspace.root / 'configs' / 'clients'}"
+    store = engine.store
+    latest, active = store.latest_by_slug(), store.active_by_slug()
+    counts = store.counts(since=iso(now - timedelta(hours=24)))
+    live = [] if app.worker_here else store.live_workers()
+    summary = summarize((c.freshness.kind for c in clients), counts, embedded=app.worker_here is not None,
+                        live=live, read_only=app.read_only, problem=problem)
+    return Snapshot(build_rows(clients, latest, active, now), {c.slug: c for c in clients}, summary)
+
+
+def start_first_load(app: AdsdashApp) -> Future:
+    """Read the files and the store in a thread from the moment the app exists, so the rows
+    are usually in hand when the screen mounts (the first paint then already shows them)."""
+    future: Future = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(load_snapshot(app))
+        except Exception as exc:  # handed to whoever waits for it
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="adsdash-first-load", daemon=True).start()
+    return future
+
+
+class ClientCommands(Provider):
+    """The selected client's actions in the command palette (titles are plain Text: names are outside text)."""
+
+    def _commands(self) -> list[tuple[str, str, Callable[[], object]]]:
+        screen = self.screen
+        return screen.palette_commands() if isinstance(screen, ClientsScreen) else []
+
+    async def discover(self) -> Hits:
+        for title, help, callback in self._commands():
+            yield DiscoveryHit(Text(title), callback, text=title, help=help)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, help, callback in self._commands():
+            if (score := matcher.match(title)) > 0:
+                yield Hit(score, Text(title), callback, text=title, help=help)
+
+
+class ClientsScreen(Screen):
+    COMMANDS = {ClientCommands}
+    BINDINGS = [
+        Binding("a", "append", "Append", id="clients.append"),
+        Binding("v", "validate", "Validate", id="clients.validate"),
+        Binding("i", "init", "Init", id="clients.init"),
+        Binding("r", "repair", "Repair", id="clients.repair"),
+        Binding("u", "unlock", "Unlock", id="clients.unlock"),
+        Binding("g", "report", "Report", id="clients.report"),
+        Binding("enter", "open_client", "Detail", id="clients.detail"),
+        Binding("p", "reports", "Reports", id="clients.reports"),
+        Binding("s", "cycle_sort", "Sort", id="clients.sort"),
+        Binding("slash", "filter", "Filter", id="clients.filter"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="clients.clear_filter"),
+    ]
+    # Verb shown in the palette, for each action.
+    VERBS = (("append", "Append"), ("validate", "Validate"), ("init", "Init (backfill)"),
+             ("repair", "Repair a date range for"), ("unlock", "Force-unlock"), ("report", "Report on"),
+             ("open_client", "Open"), ("reports", "Reports of"))
+
+    def __init__(self) -> None:
+        super().__init__(id="clients")
+        self.snapshot = Snapshot()
+        self.loaded = 0  # snapshots applied; tests wait on it
+        self._suspended = False
+
+    @property
+    def adsdash(self) -> AdsdashApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield SummaryBar(id="summary")  # the filter Input is mounted on the first `/`
+        yield ClientsTable(id="clients-table")
+        yield JobLog(lambda: self.adsdash.engine.store, clock=self.adsdash.clock, id="job-log")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.table.focus()
+        first = getattr(self.app, "first_load", None)
+        if first is not None:
+            # The first read started with the app; waiting a bounded moment for it here (nothing
+            # is on screen yet) lets the first paint show the rows. A slow folder does not hold
+            # the screen back: past the bound the rows arrive when they are read.
+            try:
+                snapshot = first.result(timeout=FIRST_PAINT_WAIT)
+            except Exception:
+                self._load(first)
+            else:
+                self._apply(snapshot)
+                if time.monotonic() - snapshot.taken > STALE_FIRST_LOAD:  # the app was made well before it ran
+                    self.reload()
+        else:
+            self._load()
+        self.set_interval(self.adsdash.engine.settings.refresh_seconds, self.reload, name="clients-refresh")
+
+    def on_screen_suspend(self) -> None:
+        self._suspended = True
+        self.job_log.pause(True)
+
+    def on_screen_resume(self) -> None:
+        self.job_log.pause(False)
+        if self._suspended:  # back from another screen: show what changed meanwhile
+            self._suspended = False
+            self.reload()
+
+    @property
+    def table(self) -> ClientsTable:
+        return self.query_one(ClientsTable)
+
+    @property
+    def job_log(self) -> JobLog:
+        return self.query_one(JobLog)
+
+    # -- refresh: read in a thread, apply on the UI thread -----------------
+
+    def reload(self) -> None:
+        if not self._suspended:  # under another screen: read again when back (on_screen_resume)
+            self._load()
+
+    @work(thread=True, exclusive=True, group="clients-load")
+    def _load(self, first: Future | None = None) -> None:
+        try:
+            snapshot = first.result(timeout=60) if first is not None else load_snapshot(self.adsdash)
+        except Exception as exc:  # a locked store or an odd folder: say so, keep the last rows
+            snapshot = Snapshot(self.snapshot.rows, self.snapshot.clients,
+                                Summary(problem=one_line(f"cannot refresh: {type(exc).__name__}: {exc}")))
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._apply, snapshot)
+
+    def _apply(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        table = self.table
+        first = not self.loaded
+        table.show(snapshot.rows)
+        if first and table.row_count:
+            table.move_cursor(row=0)
+        self._show_summary()
+        self.job_log.follow(table.selected_slug)
+        self.loaded += 1
+
+    def _show_summary(self) -> None:
+        table = self.table
+        note = f"sorted: {table.order}"
+        if table.needle:
+            note += f" · filter: {one_line(table.needle, 40)} ({table.row_count} shown)"
+        self.query_one(SummaryBar).show(self.snapshot.summary, note)
+
+    @on(DataTable.RowHighlighted)
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        # The table's current row, not the event's: a re-sort may have moved rows since it was sent.
+        self.job_log.follow(self.table.selected_slug)
+
+    @on(DataTable.RowSelected)
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open_client()
+
+    # -- filter and order ----------------------------------------------------
+
+    def action_cycle_sort(self) -> None:
+        table = self.table
+        table.show(order=ORDERS[(ORDERS.index(table.order) + 1) % len(ORDERS)])
+        self._show_summary()
+
+    def _filter_box(self) -> Input | None:
+        boxes = self.query("#filter")
+        return boxes.first(Input) if boxes else None
+
+    def action_filter(self) -> None:
+        box = self._filter_box()
+        if box is None:
+            box = Input(placeholder="filter by name or slug (Esc clears)", id="filter", compact=True)
+            self.mount(box, before=self.table)
+        box.display = True
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self._filter_box()
+        if (box is None or not box.display) and not self.table.needle:
+            return
+        if box is not None:
+            box.value = ""
+            box.display = False
+        self.table.show(needle="")
+        self.table.focus()
+        self._show_summary()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.table.show(needle=event.value)
+        self._show_summary()
+        self.job_log.follow(self.table.selected_slug)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self, event: Input.Submitted) -> None:
+        self.table.focus()
+
+    # -- actions -------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in MUTATING and self.adsdash.read_only:
+            return None  # shown disabled; the key press is refused in on_key
+        return True
+
+    def on_key(self, event: Key) -> None:
+        """In read-only mode a disabled action's key says why instead of doing nothing."""
+        if not self.adsdash.read_only:
+            return
+        active = self.active_bindings.get(event.key)
+        if active is not None and not active.enabled and active.binding.action in MUTATING:
+            event.stop()
+            self.adsdash.refuse("read-only: actions are disabled")
+
+    def _client(self, *, fresh: bool = False) -> Client | None:
+        slug = self.table.selected_slug
+        if slug is None:
+            self.adsdash.refuse("no client selected")
+            return None
+        client = self.adsdash.engine.workspace.client(slug) if fresh else self.snapshot.clients.get(slug)
+        if client is None:
+            self.adsdash.refuse(f"client {slug} is gone from the ads_sync folder")
+        return client
+
+    def _writable(self) -> bool:
+        if self.adsdash.read_only:
+            self.adsdash.refuse("read-only: actions are disabled")
+            return False
+        return True
+
+    def submit(self, command: str, slug: str, **params: str | None) -> None:
+        if self.adsdash.submit_job(command, slug, **params) is not None:
+            self.job_log.poke()
+            self.reload()
+
+    def action_append(self) -> None:
+        if self._writable() and (client := self._client()):
+            self.submit("append", client.slug)
+
+    def action_validate(self) -> None:
+        if self._writable() and (client := self._client()):
+            self.submit("validate", client.slug)
+
+    def action_init(self) -> None:
+        if not (self._writable() and (client := self._client())):
+            return
+        from adsdash.screens.dialogs import ConfirmDialog
+
+        body = (f"Run the one-time historical backfill for {one_line(client.name)} ({client.slug})?\n"
+                "It takes 5-15 minutes and holds the client's lock meanwhile.")
+        self.app.push_screen(ConfirmDialog("Init (backfill)?", body),
+                             lambda ok: ok and self.submit("init", client.slug))
+
+    def action_repair(self) -> None:
+        if not (self._writable() and (client := self._client(fresh=True))):
+            return
+        from adsdash.screens.dialogs import RepairDialog
+
+        error = client.newest_error
+        start, end = (error.start_date, error.end_date) if error else (None, None)
+
+        def done(dates: tuple[str, str] | None) -> None:
+            if dates:
+                self.submit("repair", client.slug, start=dates[0], end=dates[1])
+
+        self.app.push_screen(RepairDialog(client.slug, start, end, self.adsdash.engine.client_today(client.slug)),
+                             done)
+
+    def action_unlock(self) -> None:
+        if not (self._writable() and (client := self._client(fresh=True))):
+            return
+        from adsdash.screens.dialogs import ConfirmDialog
+
+        lock = client.lock
+        if lock is None:
+            body = f"{client.slug} has no lock file now. Run force-unlock anyway?"
+        else:
+            who = f"PID {lock.pid}" if lock.pid else "an unknown process (no PID in the file)"
+            state = "is ALIVE: the command may still be running" if lock.alive else "is not running (stale lock)"
+            age = timefmt.duration(lock.age_seconds)
+            body = f"The lock on {client.slug} is held by {who}, which {state}. Age: {age}.\nDelete the lock file?"
+        self.app.push_screen(ConfirmDialog("Force-unlock?", body),
+                             lambda ok: ok and self.submit("force-unlock", client.slug))
+
+    def action_report(self) -> None:
+        if not (self._writable() and (client := self._client())):
+            return
+        from adsdash.screens.dialogs import ReportDialog
+
+        self.app.push_screen(ReportDialog(client.slug),
+                             lambda scope: scope and self.submit("report", client.slug, scope=scope))
+
+    def action_open_client(self) -> None:
+        if client := self._client():
+            from adsdash.screens.client_detail import ClientDetailScreen
+
+            self.app.push_screen(ClientDetailScreen(client.slug))
+
+    def action_reports(self) -> None:
+        if client := self._client():
+            from adsdash.screens.reports import ReportsScreen
+
+            self.app.push_screen(ReportsScreen(client.slug))
+
+    def palette_commands(self) -> Iterable[tuple[str, str, Callable[[], object]]]:
+        slug = self.table.selected_slug
+        client = self.snapshot.clients.get(slug) if slug else None
+        if client is None:
+            return []
+        name = one_line(client.name, 60)
+        out = []
+        for action, verb in self.VERBS:
+            if action in MUTATING and self.adsdash.read_only:
+                continue
+            out.append((f"{verb} {name}", escape(f"{action.replace('_', ' ')} · {slug}"),
+                        getattr(self, f"action_{action}")))
+        return out

@@ -1,0 +1,287 @@
+"""Modal dialogs: confirm, repair dates, report scope.
+
+Every text that may come from outside (a slug, an error message, a lock's PID line)
+is put on screen as a Rich Text after sanitize.plain, never parsed as markup.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from adsdash.catalogue import (
+    DEFAULT_SCOPE,
+    SCOPE_KINDS,
+    RequestError,
+    check_scope,
+    parse_day,
+)
+from adsdash.sanitize import plain
+
+# The scope kinds that need a typed value, and a test that the value is of that kind
+# (check_scope alone would accept "LIFETIME" typed into the quarter field).
+_TYPED_KINDS = {"quarter": "-Q", "month range": ".."}
+
+
+def safe_text(text: str, style: str = "") -> Text:
+    """Outside text for a widget: each line cleaned, never read as markup."""
+    return Text("\n".join(plain(line) for line in str(text).splitlines()), style=style)
+
+
+DIALOG_CSS = """
+{name} {{
+    align: center middle;
+    background: $background 60%;
+}}
+{name} > #dialog {{
+    width: 76;
+    max-width: 95%;
+    height: auto;
+    max-height: 90%;
+    border: thick $primary;
+    background: $surface;
+    padding: 1 2;
+}}
+{name} #dialog-title {{
+    text-style: bold;
+    width: 100%;
+    margin-bottom: 1;
+}}
+{name} .field-error {{
+    color: $text-error;
+    height: auto;
+    min-height: 1;
+}}
+{name} .hint {{
+    color: $text-muted;
+}}
+{name} #buttons {{
+    height: auto;
+    margin-top: 1;
+    align-horizontal: right;
+}}
+{name} #buttons Button {{
+    margin-left: 2;
+}}
+"""
+
+
+class ConfirmDialog(ModalScreen[bool]):
+    """Yes or no. `y`/`enter` confirm, `n`/`escape` cancel."""
+
+    DEFAULT_CSS = DIALOG_CSS.format(name="ConfirmDialog")
+    BINDINGS = [
+        Binding("y", "confirm", "Yes", id="dialog.confirm"),
+        Binding("n,escape", "cancel", "No", id="dialog.cancel"),
+    ]
+
+    def __init__(self, title: str, body: str) -> None:
+        super().__init__()
+        self.title_text = title
+        self.body = body
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label(safe_text(self.title_text), id="dialog-title")
+            yield Static(safe_text(self.body), id="dialog-body")
+            with Horizontal(id="buttons"):
+                yield Button("Yes (y)", id="yes", variant="primary")
+                yield Button("No (n)", id="no")
+
+    def on_mount(self) -> None:
+        self.query_one("#yes", Button).focus()  # so enter confirms
+
+    def action_confirm(self) -> None:
+        self.dismiss(True)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+
+class RepairDialog(ModalScreen[tuple[str, str] | None]):
+    """Start and end dates for a repair, checked as they are typed."""
+
+    DEFAULT_CSS = DIALOG_CSS.format(name="RepairDialog")
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
+
+    def __init__(self, slug: str, start: date | None, end: date | None, today: date) -> None:
+        super().__init__()
+        self.slug = slug
+        self.start = start
+        self.end = end
+        self.today = today
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label(safe_text(f"Repair {self.slug}"), id="dialog-title")
+            yield Static(safe_text(f"Re-pull a date range. Today in the client's zone is {self.today}."),
+                         classes="hint")
+            yield Label("Start (YYYY-MM-DD)")
+            yield Input(self.start.isoformat() if self.start else "", placeholder="YYYY-MM-DD", id="start")
+            yield Static("", id="start-error", classes="field-error")
+            yield Label("End (YYYY-MM-DD)")
+            yield Input(self.end.isoformat() if self.end else "", placeholder="YYYY-MM-DD", id="end")
+            yield Static("", id="end-error", classes="field-error")
+            with Horizontal(id="buttons"):
+                yield Button("Queue repair", id="ok", variant="primary")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.validate()
+
+    def validate(self) -> tuple[str, str] | None:
+        """Show each field's problem under it; enable OK only when both dates are good."""
+        days: dict[str, date | None] = {}
+        errors: dict[str, str] = {}
+        for field in ("start", "end"):
+            text = self.query_one(f"#{field}", Input).value.strip()
+            try:
+                days[field] = parse_day(text, field, today=self.today)
+            except RequestError as exc:
+                days[field], errors[field] = None, str(exc)
+        first, last = days["start"], days["end"]
+        if first and last and first > last:
+            errors["end"] = f"end {last} is before start {first}"
+        for field in ("start", "end"):
+            self.query_one(f"#{field}-error", Static).update(safe_text(errors.get(field, "")))
+            self.query_one(f"#{field}", Input).set_class(field in errors, "-invalid")
+        self.query_one("#ok", Button).disabled = bool(errors)
+        return None if errors else (first.isoformat(), last.isoformat())
+
+    @on(Input.Changed)
+    def _changed(self) -> None:
+        self.validate()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        result = self.validate()
+        if result is not None:
+            self.dismiss(result)
+        elif event.input.id == "start":
+            self.query_one("#end", Input).focus()
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "ok":
+            result = self.validate()
+            if result is not None:
+                self.dismiss(result)
+        else:
+            self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ReportDialog(ModalScreen[str | None]):
+    """Pick a scope kind; the quarter and month-range kinds take a value, checked as typed."""
+
+    DEFAULT_CSS = DIALOG_CSS.format(name="ReportDialog") + """
+    ReportDialog #kinds { height: auto; max-height: 9; margin-bottom: 1; }
+    ReportDialog #scope-value.-hidden, ReportDialog #scope-error.-hidden { display: none; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
+
+    def __init__(self, slug: str) -> None:
+        super().__init__()
+        self.slug = slug
+        self._typed: dict[str, str] = {}  # what was typed per kind, kept when switching
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label(safe_text(f"Report for {self.slug}"), id="dialog-title")
+            yield Static("Pick a scope with enter; a quarter or a month range then takes a value.",
+                         classes="hint")
+            yield OptionList(
+                *(Option(Text(f"{k.name:<13} {k.description}"), id=k.name) for k in SCOPE_KINDS), id="kinds")
+            yield Input(placeholder="", id="scope-value", classes="-hidden")
+            yield Static("", id="scope-error", classes="field-error -hidden")
+            with Horizontal(id="buttons"):
+                yield Button("Queue report", id="ok", variant="primary")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        kinds = self.query_one("#kinds", OptionList)
+        kinds.highlighted = kinds.get_option_index(DEFAULT_SCOPE)
+        kinds.focus()
+        self._show_kind()
+
+    @property
+    def kind(self) -> str:
+        kinds = self.query_one("#kinds", OptionList)
+        index = kinds.highlighted
+        return SCOPE_KINDS[index].name if index is not None else DEFAULT_SCOPE
+
+    def scope(self) -> str | None:
+        """The chosen scope, or None while the typed value is not valid (its error shown)."""
+        kind = self.kind
+        error = ""
+        result: str | None = kind
+        if kind in _TYPED_KINDS:
+            text = self.query_one("#scope-value", Input).value
+            example = next(k.example for k in SCOPE_KINDS if k.name == kind)
+            try:
+                result = check_scope(text)
+                if _TYPED_KINDS[kind] not in result:
+                    raise RequestError(f"a {kind} looks like {example}")
+            except RequestError as exc:
+                result, error = None, str(exc) if text.strip() else f"type a {kind}, e.g. {example}"
+        self.query_one("#scope-error", Static).update(safe_text(error))
+        self.query_one("#scope-value", Input).set_class(bool(error), "-invalid")
+        self.query_one("#ok", Button).disabled = result is None
+        return result
+
+    def _show_kind(self) -> None:
+        kind = self.kind
+        typed = kind in _TYPED_KINDS
+        value = self.query_one("#scope-value", Input)
+        for widget in (value, self.query_one("#scope-error", Static)):
+            widget.set_class(not typed, "-hidden")
+        if typed:
+            with value.prevent(Input.Changed):
+                value.value = self._typed.get(kind, "")
+            value.placeholder = next(k.example for k in SCOPE_KINDS if k.name == kind)
+        self.scope()
+
+    @on(OptionList.OptionHighlighted)
+    def _highlighted(self) -> None:
+        self._show_kind()
+
+    @on(OptionList.OptionSelected)
+    def _selected(self) -> None:
+        if self.kind in _TYPED_KINDS:
+            self.query_one("#scope-value", Input).focus()
+        else:
+            self.dismiss(self.kind)
+
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        self._typed[self.kind] = event.value
+        self.scope()
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        if (result := self.scope()) is not None:
+            self.dismiss(result)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "cancel":
+            self.dismiss(None)
+        elif (result := self.scope()) is not None:
+            self.dismiss(result)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

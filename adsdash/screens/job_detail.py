@@ -1,0 +1,224 @@
+"""One job: its facts and its whole output, scrollable and searchable.
+
+The output is an OutputView, which reads only the visible lines from the store, so a
+job of a million lines opens at once. Search runs as an SQL query in a thread worker.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.css.query import NoMatches
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, Static
+from textual.worker import Worker, WorkerState
+
+from adsdash import timefmt
+from adsdash.sanitize import plain
+from adsdash.screens.jobs import (
+    args_text,
+    ask_cancel,
+    ask_retry,
+    job_action_allowed,
+    status_text,
+)
+from adsdash.store import Job
+from adsdash.widgets.output_view import OutputView
+
+
+def _value(text: str | None, style: str = "") -> Text:
+    return Text(plain(text) if text else "—", style=style)
+
+
+def facts_table(job: Job, now) -> Group:
+    """Two label/value pairs a row, then the long ones a row each; values are cleaned, never markup."""
+    pairs = Table.grid(padding=(0, 2), expand=True)
+    for _ in range(2):
+        pairs.add_column(style="bold", no_wrap=True, min_width=9)
+        pairs.add_column(ratio=1)
+    exit_text = "—" if job.exit_code is None else str(job.exit_code)
+    asked = (job.requested_by or "?") + (f" from {job.requested_from}" if job.requested_from else " (local)")
+    status = status_text(job)
+    status.append(f"   exit {exit_text}", style="")
+    pairs.add_row("Job", _value(f"{job.id}  {job.command} {job.slug}"), "Status", status)
+    pairs.add_row("Arguments", _value(args_text(job.args) or "none"), "Asked by", _value(asked))
+    pairs.add_row("Queued", _value(timefmt.local(job.queued_at)), "Started", _value(timefmt.local(job.started_at)))
+    pairs.add_row("Finished", _value(timefmt.local(job.finished_at)),
+                  "Elapsed", _value(timefmt.duration(job.elapsed(now))))
+    long = Table.grid(padding=(0, 2), expand=True)
+    long.add_column(style="bold", no_wrap=True, min_width=9)
+    long.add_column(ratio=1)
+    long.add_row("Command", _value(shlex.join(job.argv)))
+    if job.error:
+        long.add_row("Error", _value(job.error, "red"))
+    if job.result:
+        long.add_row("Result", _value(job.result))
+    return Group(pairs, long)
+
+
+class JobDetailScreen(Screen):
+    DEFAULT_CSS = """
+    JobDetailScreen #facts { height: auto; padding: 0 1; border-bottom: solid $primary 40%; }
+    JobDetailScreen OutputView { height: 1fr; }
+    JobDetailScreen #search { display: none; }
+    JobDetailScreen #search.-open { display: block; }
+    JobDetailScreen #status-line { height: 1; padding: 0 1; background: $panel; color: $text-muted; }
+    """
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="job_detail.back"),
+        Binding("slash", "open_search", "Search", id="job_detail.search"),
+        Binding("n", "next_match", "Next", id="job_detail.next"),
+        Binding("N", "previous_match", "Previous", id="job_detail.previous"),
+        Binding("x", "cancel_job", "Cancel", id="job_detail.cancel"),
+        Binding("R", "retry_job", "Retry", id="job_detail.retry"),
+    ]
+
+    def __init__(self, job_id: int) -> None:
+        super().__init__()
+        self.job_id = job_id
+        self.job: Job | None = None
+        self.term: str | None = None
+        self.match: int | None = None  # index of the current match
+        self.search_note = ""
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="facts")
+        yield OutputView(self.app.engine.store, self.job_id, id="output")
+        yield Input(placeholder="search the output: enter finds, escape closes", id="search", compact=True)
+        yield Static("", id="status-line")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = f"Job {self.job_id}"
+        self.query_one(OutputView).focus()
+        self.reload()
+        self.set_interval(0.5, self.reload)
+
+    @property
+    def output(self) -> OutputView:
+        return self.query_one(OutputView)
+
+    def reload(self) -> None:
+        """Re-read the job row (one indexed query); the view reads its own lines."""
+        job = self.app.engine.store.job(self.job_id)
+        if job is None:
+            self.query_one("#facts", Static).update(Text(f"no job {self.job_id} in the store"))
+            return
+        changed = job != self.job
+        self.job = job
+        if changed or not job.ended:  # elapsed ticks while it runs
+            self.query_one("#facts", Static).update(facts_table(job, self.app.clock()))
+        self.output.set_line_count(job.line_count)
+        self._show_status()
+        if changed:
+            self.refresh_bindings()
+
+    def _show_status(self) -> None:
+        count = self.output.line_count
+        parts = [f"{count:,} line{'s' if count != 1 else ''}"]
+        if self.job and not self.job.ended:
+            parts.append("following" if self.output.follow else "paused (end: G)")
+        if self.search_note:
+            parts.append(self.search_note)
+        self.query_one("#status-line", Static).update(Text(" · ".join(parts)))
+
+    # -- search -------------------------------------------------------------
+
+    def action_open_search(self) -> None:
+        box = self.query_one("#search", Input)
+        box.add_class("-open")
+        box.focus()
+
+    def _close_search(self) -> None:
+        self.query_one("#search", Input).remove_class("-open")
+        self.output.focus()
+
+    @on(Input.Submitted, "#search")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        term = event.value.strip()
+        self._close_search()
+        if not term:
+            return
+        self.term, self.match = term, None
+        self.refresh_bindings()  # n and N now have something to find
+        top, _ = self.output.visible_range()
+        self._find(term, after=top, before=None)  # first match from the top of the view
+
+    def action_next_match(self) -> None:
+        if self.term:
+            after = self.match + 1 if self.match is not None else self.output.visible_range()[0]
+            self._find(self.term, after=after, before=None)
+
+    def action_previous_match(self) -> None:
+        if self.term:
+            before = self.match + 1 if self.match is not None else self.output.visible_range()[1] + 1
+            self._find(self.term, after=0, before=before)
+
+    @work(thread=True, exclusive=True, group="search", exit_on_error=False)
+    def _find(self, term: str, *, after: int, before: int | None):
+        store = self.app.engine.store
+        seq = store.find_line(self.job_id, term, after=after, before=before)
+        wrapped = False
+        if seq is None:  # go round once, like a pager does
+            wrapped = True
+            seq = (store.find_line(self.job_id, term, after=0) if before is None
+                   else store.find_line(self.job_id, term, before=2**62))
+        return term, seq, wrapped
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "search":
+            return
+        if event.state == WorkerState.ERROR:
+            self.search_note = plain(f"search failed: {event.worker.error}")
+            self._show_status()
+            return
+        if event.state != WorkerState.SUCCESS:
+            return
+        term, seq, wrapped = event.worker.result
+        if term != self.term:
+            return
+        shown = plain(term)
+        if seq is None:
+            self.match = None
+            self.search_note = f"no line contains “{shown}”"
+            self.output.highlight(term, None)
+        else:
+            self.match = seq - 1
+            self.search_note = f"“{shown}” at line {seq:,}" + (" (wrapped)" if wrapped else "") + " · n/N"
+            self.output.highlight(term, self.match)
+            self.output.go_to(self.match)
+        self._show_status()
+
+    # -- actions ------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("cancel_job", "retry_job"):
+            return job_action_allowed(self.app, action, self.job)
+        if action in ("next_match", "previous_match"):
+            return True if self.term else None
+        return True
+
+    def action_cancel_job(self) -> None:
+        if self.job is not None:
+            ask_cancel(self.app, self.app.engine.store.job(self.job_id) or self.job)
+
+    def action_retry_job(self) -> None:
+        if self.job is not None:
+            ask_retry(self.app, self.job)
+
+    def action_back(self) -> None:
+        try:
+            searching = self.query_one("#search", Input).has_class("-open")
+        except NoMatches:
+            searching = False
+        if searching:
+            self._close_search()
+        else:
+            self.dismiss()

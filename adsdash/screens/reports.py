@@ -1,0 +1,225 @@
+"""A client's reports, newest first, and a Markdown viewer for one.
+
+Also lists the client's recent report jobs with what became of each: the real CLI
+(v0.1.0) logs "Report would be written to: PATH" and writes nothing, so a finished
+report job may have no file; that is said plainly.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from pathlib import Path
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Label, MarkdownViewer, Static
+from textual.worker import Worker, WorkerState
+
+from adsdash import timefmt
+from adsdash.sanitize import cell, plain
+from adsdash.screens.dialogs import ReportDialog, safe_text
+from adsdash.screens.jobs import JobTable
+from adsdash.store import FINISHED, Job, Store
+from adsdash.workspace import Report
+
+MAX_REPORT_BYTES = 1 << 20
+REPORT_JOBS = 10
+_WRITTEN = re.compile(r"Report (would be )?written to: (.+)$")
+REPORT_JOB_COLUMNS = (
+    ("id", "Job", 5), ("args", "Arguments", 24), ("status", "Status", 13), ("queued", "Queued", 19),
+    ("outcome", "What became of it", 80),
+)
+
+
+def report_outcome(store: Store, job: Job) -> str:
+    """One line on a report job's file: written, or finished without one."""
+    if not job.ended:
+        return job.status
+    if job.status != FINISHED:
+        return job.error or job.status
+    seq = store.find_line(job.id, "written to: ")
+    found = store.lines(job.id, after=seq - 1, limit=1) if seq else []
+    match = _WRITTEN.search(plain(found[0].str)) if found else None
+    if match is None:
+        return "finished, but its output names no report file"
+    path = Path(match[2].strip())
+    if not path.is_absolute():
+        path = Path(job.cwd) / path
+    if path.is_file():
+        return f"wrote {path.name}"
+    said = "would be written to" if match[1] else "written to"
+    return f"finished, but no report file exists (the CLI said it {said}: {match[2].strip()})"
+
+
+def read_report(path: Path) -> str:
+    """The report as Markdown to show: capped, decoded leniently, each line cleaned."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_REPORT_BYTES + 1)
+    except OSError as exc:
+        return f"**Cannot read this report:** {plain(exc.strerror or type(exc).__name__)}"
+    cut = len(data) > MAX_REPORT_BYTES
+    text = "\n".join(plain(line) for line in data[:MAX_REPORT_BYTES].decode("utf-8", "replace").splitlines())
+    if cut:
+        text += f"\n\n---\n\n*Shown up to {MAX_REPORT_BYTES // 1024} KiB; the file is longer.*\n"
+    return text
+
+
+class ReportViewScreen(Screen):
+    BINDINGS = [Binding("escape", "back", "Back", id="report_view.back")]
+    DEFAULT_CSS = """
+    ReportViewScreen #report-path { height: 1; padding: 0 1; color: $text-muted; }
+    ReportViewScreen MarkdownViewer { height: 1fr; }
+    """
+
+    def __init__(self, report: Report) -> None:
+        super().__init__()
+        self.report = report
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(safe_text(str(self.report.path)), id="report-path")
+        # Outside text: links are not followed, and Markdown is parsed as Markdown only.
+        yield MarkdownViewer(read_report(self.report.path), show_table_of_contents=False, open_links=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = f"Report {self.report.sequence:03d} · {self.report.scope}"
+        self.query_one(MarkdownViewer).focus()
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+
+class ReportTable(DataTable):
+    """Report files keyed by path; enter opens one."""
+
+    BINDINGS = [Binding("enter", "select_cursor", "Open", id="reports.open")]
+
+
+class ReportsScreen(Screen):
+    DEFAULT_CSS = """
+    ReportsScreen #heading { height: auto; padding: 0 1; }
+    ReportsScreen #reports { height: 2fr; }
+    ReportsScreen #jobs-label { padding: 0 1; text-style: bold underline; }
+    ReportsScreen JobTable { height: 1fr; min-height: 4; }
+    """
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="reports.back"),
+        Binding("g", "new_report", "New report", id="reports.generate"),
+    ]
+
+    def __init__(self, slug: str) -> None:
+        super().__init__()
+        self.slug = slug
+        self.reports: list[Report] = []
+        self._outcomes: dict[int, str] = {}  # ended jobs only: they do not change
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(safe_text(self.slug), id="heading")
+        yield ReportTable(cursor_type="row", id="reports")
+        yield Label("Report jobs (enter opens one)", id="jobs-label")
+        yield JobTable(REPORT_JOB_COLUMNS, id="report-jobs")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = f"Reports · {self.slug}"
+        table = self.query_one("#reports", DataTable)
+        for key, label, width in (("seq", "#", 5), ("scope", "Scope", 18), ("created", "Created", 19),
+                                  ("size", "Size", 9), ("file", "File", 80)):
+            table.add_column(Text(label), key=key, width=width)
+        table.focus()
+        self.reload()
+        self.set_interval(self.app.engine.settings.refresh_seconds, self.reload)
+
+    def reload(self) -> None:
+        self._load()
+
+    @work(thread=True, exclusive=True, group="reports-load", exit_on_error=False)
+    def _load(self):
+        engine = self.app.engine
+        jobs = [j for j in engine.store.jobs(slug=self.slug, limit=200) if j.command == "report"][:REPORT_JOBS]
+        outcomes = {}
+        for job in jobs:
+            outcome = self._outcomes.get(job.id) or report_outcome(engine.store, job)
+            if job.ended:
+                self._outcomes[job.id] = outcome
+            outcomes[job.id] = outcome
+        return engine.workspace.client(self.slug), engine.workspace.reports(self.slug), jobs, outcomes, self.app.clock()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "reports-load":
+            return
+        if event.state == WorkerState.ERROR:
+            self.query_one("#heading", Static).update(safe_text(f"cannot read reports: {event.worker.error}"))
+        if event.state != WorkerState.SUCCESS:
+            return
+        client, reports, jobs, outcomes, now = event.worker.result
+        name = client.name if client else self.slug
+        count = f"{len(reports)} report{'s' if len(reports) != 1 else ''}"
+        self.query_one("#heading", Static).update(safe_text(f"{name} · {count} · newest first · g: new report"))
+        self._show_reports(reports)
+        # The outcome column is computed here, not from the job row: swap it into a shallow copy.
+        shown = [_with_outcome(job, outcomes[job.id]) for job in jobs]
+        self.query_one(JobTable).show(shown, now)
+
+    def _show_reports(self, reports: list[Report]) -> None:
+        if [(r.path, r.size) for r in reports] == [(r.path, r.size) for r in self.reports]:
+            return
+        table = self.query_one("#reports", DataTable)
+        selected = self.selected_report()
+        table.clear()
+        for report in reports:
+            created = timefmt.local(report.created) if report.created else "—"
+            table.add_row(Text(f"{report.sequence:03d}"), cell(report.scope), Text(created),
+                          Text(f"{report.size / 1024:.1f} KiB", justify="right"), cell(report.path.name, 120),
+                          key=str(report.path))
+        self.reports = reports
+        if selected is not None and any(r.path == selected.path for r in reports):
+            table.move_cursor(row=table.get_row_index(str(selected.path)), scroll=False)
+
+    def selected_report(self) -> Report | None:
+        table = self.query_one("#reports", DataTable)
+        if not table.row_count or not self.reports:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return next((r for r in self.reports if str(r.path) == key), None)
+
+    # -- actions ------------------------------------------------------------
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "reports":
+            self.action_open()
+        elif job := self.query_one(JobTable).selected_job:
+            from adsdash.screens.job_detail import JobDetailScreen
+
+            self.app.push_screen(JobDetailScreen(job.id))
+
+    def action_open(self) -> None:
+        if report := self.selected_report():
+            self.app.push_screen(ReportViewScreen(report))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (action == "new_report" and self.app.read_only)
+
+    def action_new_report(self) -> None:
+        def queue(scope: str | None) -> None:
+            if scope:
+                self.app.submit_job("report", self.slug, scope=scope)
+                self.reload()
+
+        self.app.push_screen(ReportDialog(self.slug), queue)
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+
+def _with_outcome(job: Job, outcome: str) -> Job:
+    """The job as the table shows it: its 'result' replaced by what became of the report."""
+    return replace(job, result=outcome, error=None)

@@ -1,0 +1,212 @@
+"""The clients table: one keyed row per client (row key = slug), updated by diff.
+
+Rows are built off the UI thread (`build_rows`, pure) and applied on it (`ClientsTable.show`):
+only changed cells are written (`update_cell(..., update_width=False)` in one batch), rows
+come and go by key, and after a re-sort the cursor is found again by key, so a refresh never
+moves the operator's selection or the scroll.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from rich.text import Text
+from textual.widgets import DataTable
+from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
+
+from adsdash import timefmt
+from adsdash.freshness import Kind
+from adsdash.sanitize import cell
+from adsdash.store import Job
+from adsdash.workspace import Client
+
+# key, label, width (None: fit the content once, at the first fill)
+COLUMNS: tuple[tuple[str, str, int | None], ...] = (
+    ("name", "Client", 36),
+    ("slug", "Slug", 28),
+    ("watermark", "Watermark", 10),
+    ("lag", "Lag", 4),
+    ("fresh", "Freshness", 11),
+    ("job", "Last job", 30),
+    ("lock", "Lock pid age", 22),
+)
+ORDERS = ("worst first", "name", "lag", "last job")
+
+KIND_STYLE: dict[Kind, str] = {
+    Kind.FRESH: "green",
+    Kind.LATE: "yellow",
+    Kind.STALE: "red",
+    Kind.NEVER: "magenta",
+    Kind.ERROR: "bold red",
+}
+STATUS_STYLE: dict[str, str] = {
+    "queued": "cyan",
+    "started": "bold yellow",
+    "finished": "green",
+    "failed": "bold red",
+    "cancelled": "dim",
+}
+_NONE = "—"
+
+
+@dataclass(frozen=True)
+class ClientRow:
+    slug: str
+    name: str  # plain, for filtering and sorting
+    severity: int
+    lag: int | None
+    job_time: float | None  # when its shown job last changed (epoch seconds), for "last job" order
+    cells: tuple[Text, ...]
+
+    def matches(self, needle: str) -> bool:
+        return not needle or needle in self.name.casefold() or needle in self.slug
+
+    def sort_key(self, order: str) -> tuple:
+        name = (self.name.casefold(), self.slug)
+        if order == "name":
+            return name
+        if order == "lag":  # never-synced and broken ones count as infinitely behind
+            return (-(self.lag if self.lag is not None else math.inf), *name)
+        if order == "last job":
+            return (self.job_time is None, -(self.job_time or 0.0), *name)
+        return (self.severity, -(self.lag if self.lag is not None else 0), *name)
+
+
+def _job_cell(job: Job | None, now: datetime) -> tuple[Text, float | None]:
+    if job is None:
+        return Text(_NONE, style="dim"), None
+    if job.status == "started":
+        moment, age = job.started_at, f"{timefmt.duration(job.elapsed(now))}"
+    elif job.status == "queued":
+        moment, age = job.queued_at, timefmt.ago(job.queued_at, now)
+    else:
+        moment, age = job.finished_at or job.queued_at, timefmt.ago(job.finished_at or job.queued_at, now)
+    text = Text(no_wrap=True)
+    text.append(job.command)
+    text.append(" ")
+    text.append(job.status, STATUS_STYLE.get(job.status, ""))
+    text.append(f" {age}", "dim")
+    stamp = timefmt.parse(moment)
+    return text, stamp.timestamp() if stamp else None
+
+
+def _lock_cell(client: Client) -> Text:
+    lock = client.lock
+    if lock is None:
+        return Text(_NONE, style="dim")
+    pid = f" {lock.pid}" if lock.pid else " ?"
+    age = f" {timefmt.duration(lock.age_seconds)}" if lock.age_seconds is not None else ""
+    if lock.alive:
+        return Text.assemble(("held", "yellow"), pid, (age, "dim"), no_wrap=True)
+    return Text.assemble(("stale", "bold red"), pid, (age, "dim"), no_wrap=True)
+
+
+def _fresh_cell(client: Client) -> Text:
+    fresh = client.freshness
+    return Text(f"{fresh.symbol} {fresh.kind}", style=KIND_STYLE[fresh.kind], no_wrap=True)
+
+
+def build_rows(clients: Iterable[Client], latest: Mapping[str, Job], active: Mapping[str, Job],
+               now: datetime) -> list[ClientRow]:
+    """The table's rows, from the workspace and the store. Pure; safe in any thread."""
+    rows = []
+    for client in clients:
+        fresh = client.freshness
+        watermark = client.watermarks.get("google_ads")
+        lag = fresh.lag_days
+        job = active.get(client.slug) or latest.get(client.slug)
+        job_text, job_time = _job_cell(job, now)
+        cells = (
+            cell(client.name, 60),
+            Text(client.slug, no_wrap=True),  # slugs are safe by construction (workspace)
+            Text(watermark.isoformat() if watermark else _NONE, style="" if watermark else "dim"),
+            Text(f"{lag}d" if lag is not None else _NONE, justify="right",
+                 style="" if lag is not None else "dim"),
+            _fresh_cell(client),
+            job_text,
+            _lock_cell(client),
+        )
+        rows.append(ClientRow(client.slug, client.name, fresh.severity, lag, job_time, cells))
+    return rows
+
+
+class ClientsTable(DataTable):
+    """A DataTable of clients that changes only what changed."""
+
+    DEFAULT_CSS = """
+    ClientsTable { height: 1fr; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=False, id=id)
+        self._all: list[ClientRow] = []  # every client, filtered or not
+        self._rows: dict[str, ClientRow] = {}  # the rows shown
+        self.order = ORDERS[0]
+        self.needle = ""
+
+    def on_mount(self) -> None:
+        for key, label, width in COLUMNS:
+            self.add_column(label, key=key, width=width)
+
+    @property
+    def selected_slug(self) -> str | None:
+        if not self.row_count:
+            return None
+        try:
+            row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
+        except CellDoesNotExist:
+            return None
+        return row_key.value
+
+    @property
+    def shown_slugs(self) -> list[str]:
+        return [row.key.value for row in self.ordered_rows]
+
+    def select_slug(self, slug: str, *, scroll: bool = True) -> bool:
+        try:
+            index = self.get_row_index(slug)
+        except RowDoesNotExist:
+            return False
+        if index != self.cursor_row:
+            self.move_cursor(row=index, scroll=scroll)
+        return True
+
+    def show(self, rows: list[ClientRow] | None = None, *, order: str | None = None,
+             needle: str | None = None) -> None:
+        """Make the table show `rows` (default: the last ones given), filtered and ordered,
+        keeping the cursor on its client."""
+        if rows is not None:
+            self._all = rows
+        if order is not None:
+            self.order = order
+        if needle is not None:
+            self.needle = needle.strip().casefold()
+        wanted = {r.slug: r for r in self._all if r.matches(self.needle)}
+        selected = self.selected_slug
+        keys = [key for key, _, _ in COLUMNS]
+        with self.app.batch_update():
+            for slug in self._rows.keys() - wanted.keys():
+                self.remove_row(slug)
+            for slug, row in wanted.items():
+                old = self._rows.get(slug)
+                if old is None:
+                    self.add_row(*row.cells, key=slug)
+                elif old.cells != row.cells:
+                    for key, before, after in zip(keys, old.cells, row.cells):
+                        if before != after:
+                            self.update_cell(slug, key, after, update_width=False)
+            self._rows = wanted
+            self._sort()
+            if selected is not None and not self.select_slug(selected):
+                self.move_cursor(row=min(self.cursor_row, max(self.row_count - 1, 0)))
+
+    def _sort(self) -> None:
+        order = self.order
+        ranked = sorted(self._rows.values(), key=lambda r: r.sort_key(order))
+        if [r.slug for r in ranked] == self.shown_slugs:
+            return
+        rank = {r.slug: i for i, r in enumerate(ranked)}
+        self.sort("slug", key=lambda slug_cell: rank[slug_cell.plain])

@@ -1,0 +1,190 @@
+"""A virtual view of one job's whole output, however long (a million lines is fine).
+
+Nothing is loaded up front: the view's virtual height is the job's line count, and
+`render_line` reads only the pages of lines that are on screen from the store (a small
+LRU keeps recent pages and rendered strips). The owner calls `set_line_count` as the
+job grows; while the view sits at the bottom it follows the new lines.
+
+Lines are outside text: cleaned with sanitize.keep_colour, so only SGR colours survive,
+and turned into Text directly (Text.from_ansi for the colours), never parsed as markup.
+"""
+
+from __future__ import annotations
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from adsdash.sanitize import keep_colour
+from adsdash.store import Line, Store
+
+PAGE_LINES = 256  # lines read from the store at a time
+MAX_RENDER_CHARS = 2000  # a 1 MB line is cut on screen; search still sees all of it
+CUT_BYTES = 16 * 1024  # what is read of a longer line (enough for MAX_RENDER_CHARS of any UTF-8)
+
+
+class OutputView(ScrollView, can_focus=True):
+    """One job's output, read page by page from the store as it is scrolled."""
+
+    COMPONENT_CLASSES = {
+        "output-view--gutter", "output-view--stderr", "output-view--match", "output-view--current",
+    }
+    DEFAULT_CSS = """
+    OutputView {
+        background: $surface;
+        overflow: auto auto;
+        &:focus { background-tint: $foreground 3%; }
+        & > .output-view--gutter { color: $text-muted; }
+        & > .output-view--stderr { color: $text-error; }
+        & > .output-view--match { background: $warning 50%; color: $text; }
+        & > .output-view--current { background: $accent 30%; }
+    }
+    """
+    BINDINGS = [
+        Binding("g", "top", "Top", show=False, id="output.top"),
+        Binding("G", "bottom", "End", show=False, id="output.end"),
+    ]
+
+    def __init__(self, store: Store, job_id: int, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.store = store
+        self.job_id = job_id
+        self.line_count = 0
+        self.follow = True  # keep the newest line in view while the job writes
+        self.term: str | None = None  # highlighted search term
+        self.current: int | None = None  # index of the current search match
+        self._pages: LRUCache[int, list[tuple[Line, int]]] = LRUCache(64)
+        self._strips: LRUCache[int, Strip] = LRUCache(1024)
+        self._text_width = 0  # widest line rendered so far, in cells
+
+    # -- growing ------------------------------------------------------------
+
+    def set_line_count(self, count: int) -> None:
+        if count == self.line_count:
+            return
+        at_end = self.is_vertical_scroll_end  # before the new lines move the end
+        if count < self.line_count:  # never in practice; start afresh rather than show stale pages
+            self._pages.clear()
+            self._strips.clear()
+        else:
+            self._pages.discard(self.line_count // PAGE_LINES)  # it was read while still filling
+        self.line_count = count
+        self._resize()
+        if self.follow or at_end:  # off once the operator scrolls up, on again at the bottom
+            self.follow = True
+            self.scroll_end(animate=False, x_axis=False)
+
+    @property
+    def gutter_width(self) -> int:
+        return len(str(max(self.line_count, 1))) + 3  # "1234 │ "
+
+    def _resize(self) -> None:
+        self.virtual_size = Size(self.gutter_width + self._text_width, self.line_count)
+
+    # -- moving ---------------------------------------------------------------
+
+    def go_to(self, index: int) -> None:
+        """Bring line `index` (0-based) to the middle of the view."""
+        self.follow = False
+        height = self.size.height
+        self.scroll_to(y=max(0, index - height // 2), animate=False, immediate=True)
+
+    def action_top(self) -> None:
+        self.follow = False
+        self.scroll_to(y=0, animate=False)
+
+    def action_bottom(self) -> None:
+        self.follow = True
+        self.scroll_end(animate=False, x_axis=False)
+
+    def visible_range(self) -> tuple[int, int]:
+        top = self.scroll_offset.y
+        return top, min(self.line_count, top + self.size.height)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if new_value < old_value:  # the operator scrolled up: stop following
+            self.follow = False
+        elif round(new_value) >= self.max_scroll_y:
+            self.follow = True
+
+    def highlight(self, term: str | None, current: int | None) -> None:
+        if (term, current) != (self.term, self.current):
+            self.term, self.current = term, current
+            self._strips.clear()
+            self.refresh()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()  # a theme change recolours every line
+
+    # -- reading --------------------------------------------------------------
+
+    def line(self, index: int) -> tuple[Line, int] | None:
+        """Line `index` (0-based; seq is index + 1), cut for display, and its whole length."""
+        if not 0 <= index < self.line_count:
+            return None
+        page_no = index // PAGE_LINES
+        page = self._pages.get(page_no)
+        if page is None:
+            page = self.store.lines_cut(self.job_id, after=page_no * PAGE_LINES, limit=PAGE_LINES, max_bytes=CUT_BYTES)
+            self._pages[page_no] = page
+        offset = index - page_no * PAGE_LINES
+        return page[offset] if offset < len(page) else None
+
+    # -- drawing --------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        index = scroll_y + y
+        width = self.size.width
+        base = self.rich_style
+        found = self.line(index)
+        if found is None:
+            return Strip.blank(width, base)
+        line, length = found
+        gutter = self._gutter(index, line, base)
+        text = self._strips.get(index)
+        if text is None:
+            text = self._render_text(index, line, length, base)
+            self._strips[index] = text
+        body = text.crop_extend(scroll_x, scroll_x + max(0, width - gutter.cell_length), base)
+        return Strip.join([gutter, body])
+
+    def _gutter(self, index: int, line: Line, base: Style) -> Strip:
+        style = base + self.get_component_rich_style("output-view--gutter")
+        digits = self.gutter_width - 3
+        bar = "┃" if line.stream == "stderr" else "│"
+        bar_style = base + self.get_component_rich_style("output-view--stderr") if line.stream == "stderr" else style
+        mark = "▸" if index == self.current else " "
+        return Strip([Segment(f"{index + 1:>{digits}}", style), Segment(mark, style), Segment(bar, bar_style),
+                      Segment(" ", base)])
+
+    def _render_text(self, index: int, line: Line, length: int, base: Style) -> Strip:
+        raw = line.str
+        cut = length > CUT_BYTES or len(raw) > MAX_RENDER_CHARS
+        cleaned = keep_colour(raw[:MAX_RENDER_CHARS] if cut else raw)
+        text = Text.from_ansi(cleaned, no_wrap=True, end="") if "\x1b[" in cleaned else Text(
+            cleaned, no_wrap=True, end="")
+        if cut:
+            text.append(f" … (cut here: the line has {length:,} bytes)",
+                        style=self.get_component_rich_style("output-view--gutter"))
+        under = base
+        if line.stream == "stderr":
+            under += self.get_component_rich_style("output-view--stderr")
+        if index == self.current:
+            under += self.get_component_rich_style("output-view--current")
+        text.stylize_before(under)  # the line's own colours win over the base
+        if self.term:
+            text.highlight_words([self.term], self.get_component_rich_style("output-view--match"),
+                                 case_sensitive=False)
+        strip = Strip(text.render(self.app.console, end=""), text.cell_len)
+        if strip.cell_length > self._text_width:
+            self._text_width = strip.cell_length
+            self.call_later(self._resize)  # not during render: it changes the layout
+        return strip

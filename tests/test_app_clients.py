@@ -1,0 +1,425 @@
+"""Pilot tests of the clients screen against the sandbox ads_sync, with a real embedded worker."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shlex
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import make_settings
+from textual.command import CommandPalette
+from textual.widgets import Input
+
+from adsdash.app import AdsdashApp
+from adsdash.engine import Engine
+from adsdash.freshness import SEVERITY, Kind
+from adsdash.sandbox.generate import create_workspace, plan
+from adsdash.screens.clients import ClientsScreen
+from adsdash.tasks.worker import Worker
+from adsdash.widgets.summary_bar import SummaryBar
+
+SANDBOX_CLI = f"{shlex.quote(sys.executable)} -m adsdash.sandbox"
+SIZE = (160, 45)
+PLAN = {p.slug: p for p in plan(30)}
+
+
+def slug_of(kind: str) -> str:
+    return next(slug for slug, p in PLAN.items() if p.kind == kind)
+
+
+# -- fixtures (test_app_log and test_snapshots_clients import these) -----------
+
+@pytest.fixture(scope="session")
+def sandbox_template(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("sandbox-template") / "ads"
+    create_workspace(root, clients=30)
+    return root
+
+
+@pytest.fixture
+def ads_dir(sandbox_template, tmp_path) -> Path:
+    dest = tmp_path / "ads"
+    shutil.copytree(sandbox_template, dest, symlinks=True)
+    return dest
+
+
+@pytest.fixture
+def sandbox_settings(ads_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("ADS_SYNC_SANDBOX_SPEED", "0")
+    return make_settings(tmp_path, ads_dir, SANDBOX_CLI, refresh_seconds=0.5)
+
+
+@pytest.fixture
+def sandbox_worker(sandbox_settings):
+    w = Worker(sandbox_settings, kind="embedded")
+    w.start()
+    yield w
+    w.stop()
+
+
+@pytest.fixture
+def app(sandbox_settings, sandbox_worker) -> AdsdashApp:
+    return AdsdashApp(Engine(sandbox_settings), worker=sandbox_worker)
+
+
+async def until(pilot, predicate, timeout: float = 20.0, what: str = ""):
+    """Let the app run until predicate() is truthy; returns its value or fails the test."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        await pilot.pause(0.05)
+    pytest.fail(f"timed out after {timeout}s waiting for {what or predicate}")
+
+
+async def loaded(pilot, count: int = 1) -> ClientsScreen:
+    screen = await until(pilot, lambda: isinstance(pilot.app.screen, ClientsScreen) and pilot.app.screen, 10)
+    await until(pilot, lambda: screen.loaded >= count, 20, f"{count} refresh(es)")
+    return screen
+
+
+async def select(pilot, slug: str) -> None:
+    screen = pilot.app.screen
+    assert screen.table.select_slug(slug)
+    await until(pilot, lambda: screen.job_log.view.slug == slug, 5, f"the log to follow {slug}")
+
+
+def log_text(screen: ClientsScreen) -> str:
+    return "\n".join(screen.job_log.output.lines)
+
+
+def header(screen: ClientsScreen) -> str:
+    return str(screen.query_one("#job-header").render())
+
+
+def cell_text(screen: ClientsScreen, slug: str, column: str) -> str:
+    return screen.table.get_cell(slug, column).plain
+
+
+def worst_first(engine: Engine) -> list[str]:
+    clients = engine.workspace.clients()
+    return [c.slug for c in sorted(clients, key=lambda c: (
+        SEVERITY[c.freshness.kind], -(c.freshness.lag_days or 0), c.name.casefold(), c.slug))]
+
+
+# -- the table -------------------------------------------------------------
+
+async def test_lists_the_30_clients_worst_first(app):
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await loaded(pilot)
+        assert screen.table.row_count == 30
+        assert screen.table.shown_slugs == worst_first(app.engine)
+        assert screen.table.shown_slugs[0] == slug_of("broken_state")  # ERROR first
+        assert cell_text(screen, slug_of("broken_state"), "fresh") == "! error"
+        assert cell_text(screen, slug_of("stale_lock"), "lock").startswith("stale ")
+        summary = screen.query_one(SummaryBar).summary
+        assert summary.total == 30 and summary.kinds[Kind.ERROR] == 1 and summary.worker == "embedded worker"
+        assert screen.table.selected_slug == slug_of("broken_state")
+
+
+async def test_filter_by_name_or_slug_and_escape_clears(app):
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await loaded(pilot)
+        await pilot.press("slash")
+        assert isinstance(app.focused, Input)
+        await pilot.press(*"ROOF")
+        roofers = {s for s, p in PLAN.items() if "roof" in p.name.lower() or "roof" in s}
+        assert len(roofers) >= 2
+        assert set(screen.table.shown_slugs) == roofers
+        await pilot.press("enter")  # back to the table, the filter stays
+        assert app.focused is screen.table and set(screen.table.shown_slugs) == roofers
+        await pilot.press("escape")
+        assert screen.table.row_count == 30 and not screen.query_one("#filter").display
+        await pilot.press("slash", *"dr-maria")  # a slug fragment
+        assert screen.table.shown_slugs == ["dr-maria-chen-dds"]
+
+
+async def test_sort_keeps_the_cursor_on_the_same_client(app):
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await loaded(pilot)
+        table = screen.table
+        slug = "priority-roofing"
+        await select(pilot, slug)
+        before = table.cursor_row
+        orders = []
+        for _ in range(4):
+            await pilot.press("s")
+            orders.append(table.order)
+            assert table.selected_slug == slug
+            assert table.shown_slugs[table.cursor_row] == slug
+        assert orders == ["name", "lag", "last job", "worst first"]
+        assert table.cursor_row == before
+        await pilot.press("s")  # by name
+        names = [PLAN[s].name.casefold() for s in table.shown_slugs]
+        assert names == sorted(names)
+
+
+async def test_refresh_after_a_file_change_updates_the_row_without_moving_the_cursor(app, ads_dir):
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await loaded(pilot)
+        table = screen.table
+        target = "priority-roofing"
+        await select(pilot, target)
+        await pilot.press("down", "down")  # the cursor somewhere in the middle
+        chosen, row = table.selected_slug, table.cursor_row
+        scroll = table.scroll_y
+        other = next(s for s in table.shown_slugs[row + 1:] if PLAN[s].kind == "fresh")
+        state_file = ads_dir / "state" / f"{other}.json"
+        state = json.loads(state_file.read_text())
+        state["google_ads"]["watermark_date"] = "2020-01-01"  # years behind: stale, sorts up
+        state_file.write_text(json.dumps(state))
+        count = screen.loaded
+        await until(pilot, lambda: screen.loaded >= count + 1 and cell_text(screen, other, "watermark") == "2020-01-01",
+                    10, "the refresh")
+        assert cell_text(screen, other, "fresh") == "✗ stale"
+        assert table.shown_slugs.index(other) < table.shown_slugs.index(chosen)  # it moved above
+        assert table.selected_slug == chosen  # the cursor stayed on its client
+        assert table.cursor_row == row + 1 and table.scroll_y == scroll
+        # a change that does not re-sort: the row updates in place, cursor untouched
+        state["google_ads"]["watermark_date"] = "2019-06-30"
+        state_file.write_text(json.dumps(state))
+        await until(pilot, lambda: cell_text(screen, other, "watermark") == "2019-06-30", 10)
+        assert table.selected_slug == chosen and table.cursor_row == row + 1
+
+
+# -- actions ---------------------------------------------------------------
+
+async def test_v_queues_a_validate_whose_output_streams_into_the_log(app):
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await loaded(pilot)
+        await select(pilot, "priority-roofing")
+        await pilot.press("v")
+        job = app.engine.store.jobs(slug="priority-roofing")[0]
+        assert job.command == "validate"
+        await until(pilot, lambda: "Validation complete for 'priority-roofing'" in log_text(screen), 20)
+        await until(pilot, lambda: "finished" in header(screen), 10)
+        assert f"job {job.id} validate priority-roofing" in header(screen) and "exit 0" in header(screen)
+        assert app.engine.store.job(job.id).status == "finished"
+        await until(pilot, lambda: cell_text(screen, "priority-roofing", "job").startswith("validate finished"), 10)
+
+
+async def test_a_on_the_failing_client_shows_failed_and_the_error(app):
+    failing = slug_of("failing")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await loaded(pilot)
+        await select(pilot, failing)
+        await pilot.press("a")
+        await until(pilot, lambda: "failed" in header(screen), 30, "the append to fail")
+        text = header(screen)
+        assert "exit 1" in text and "OAUTH_TOKEN_REVOKED" in text
+        assert "ERROR" in log_text(screen)
+        await until(pilot, lambda: cell_text(screen, failing, "job").startswith("append failed"), 10)
+        assert screen.query_one(SummaryBar).summary.failed_24h == 1
+
+
+async def test_i_asks_first_then_queues_init(app):
+    from adsdash.screens.dialogs import ConfirmDialog
+
+    slug = slug_of("never")
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await select(pilot, slug)
+        await pilot.press("i")
+        assert isinstance(app.screen, ConfirmDialog) and slug in app.screen.body
+        await pilot.press("n")
+        assert isinstance(app.screen, ClientsScreen) and not app.engine.store.jobs(slug=slug)
+        await pilot.press("i")
+        await pilot.press("y")
+        jobs = app.engine.store.jobs(slug=slug)
+        assert [j.command for j in jobs] == ["init"]
+        screen = app.screen
+        await until(pilot, lambda: app.engine.store.job(jobs[0].id).ended, 60, "init to end")
+        await until(pilot, lambda: "Completed initial sync" in log_text(screen), 10)
+        assert app.engine.store.job(jobs[0].id).status == "finished"
+        assert screen.job_log.view.progress is not None  # `Processing chunk i/N` drove the bar
+        chunk, total = screen.job_log.view.progress
+        assert chunk == total >= 2
+
+
+async def test_u_confirms_with_the_lock_pid_and_age_then_unlocks(app, ads_dir):
+    from adsdash.screens.dialogs import ConfirmDialog
+
+    slug = slug_of("stale_lock")
+    pid = app.engine.workspace.client(slug).lock.pid
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await loaded(pilot)
+        await select(pilot, slug)
+        await pilot.press("u")
+        assert isinstance(app.screen, ConfirmDialog)
+        assert f"PID {pid}" in app.screen.body and "stale" in app.screen.body and "5h00m" in app.screen.body
+        await pilot.press("y")
+        await until(pilot, lambda: "finished" in header(screen), 20)
+        assert not (ads_dir / "locks" / f"{slug}.lock").exists()
+        await until(pilot, lambda: cell_text(screen, slug, "lock") == "—", 10)
+
+
+async def test_r_prefills_the_repair_from_the_newest_error(app):
+    from adsdash.screens.dialogs import RepairDialog
+
+    slug = slug_of("failing")
+    error = app.engine.workspace.client(slug).newest_error
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await select(pilot, slug)
+        await pilot.press("r")
+        dialog = app.screen
+        assert isinstance(dialog, RepairDialog)
+        assert dialog.query_one("#start", Input).value == error.start_date.isoformat()
+        assert dialog.query_one("#end", Input).value == error.end_date.isoformat()
+        dialog.query_one("#start", Input).focus()
+        await pilot.press("enter")  # start submitted -> valid -> dismissed with the dates
+        job = await until(pilot, lambda: app.engine.store.jobs(slug=slug, limit=1), 5)
+        assert job[0].command == "repair"
+        assert job[0].args == {"start": error.start_date.isoformat(), "end": error.end_date.isoformat()}
+
+
+async def test_g_asks_for_a_scope_then_queues_the_report(app):
+    from adsdash.screens.dialogs import ReportDialog
+
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await select(pilot, "priority-roofing")
+        await pilot.press("g")
+        assert isinstance(app.screen, ReportDialog)
+        await pilot.press("enter")  # the highlighted default scope
+        job = await until(pilot, lambda: app.engine.store.jobs(slug="priority-roofing", limit=1), 5)
+        assert job[0].command == "report" and job[0].args == {"scope": "LAST-30-DAYS"}
+
+
+async def test_actions_are_in_the_command_palette(app):
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await loaded(pilot)
+        await select(pilot, "priority-roofing")
+        titles = [title for title, _, _ in screen.palette_commands()]
+        assert "Validate Priority Roofing" in titles and "Force-unlock Priority Roofing" in titles
+        await pilot.press("ctrl+p")
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"validate prio")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        job = await until(pilot, lambda: app.engine.store.jobs(slug="priority-roofing", limit=1), 5)
+        assert job[0].command == "validate"
+
+
+async def test_read_only_refuses_every_action(sandbox_settings):
+    app = AdsdashApp(Engine(sandbox_settings), read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await loaded(pilot)
+        assert "READ-ONLY" in str(screen.query_one(SummaryBar).render())
+        for key in "avirug":
+            await pilot.press(key)
+            assert isinstance(app.screen, ClientsScreen), key  # no dialog either
+        assert app.engine.store.jobs() == []
+        assert any("read-only" in n.message for n in app._notifications)
+        active = screen.active_bindings
+        assert not active["v"].enabled and not active["a"].enabled and active["s"].enabled
+        assert not any(t.startswith("Validate") for t, _, _ in screen.palette_commands())
+        screen.action_validate()  # the palette's way in is refused too
+        assert app.engine.store.jobs() == []
+
+
+async def test_outside_text_in_a_client_name_renders_safely(sandbox_settings, sandbox_worker, ads_dir):
+    evil = "Evil [/] [bold red]Co[/bold red] \x1b]0;pwned\x07\x1b[2J\x1b[31mred"
+    (ads_dir / "configs" / "clients" / "evil.yaml").write_text(
+        "client_name: " + json.dumps(evil) + "\ntime_zone: America/Chicago\n")
+    app = AdsdashApp(Engine(sandbox_settings), worker=sandbox_worker)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await loaded(pilot)
+        await select(pilot, "evil")
+        name = cell_text(screen, "evil", "name")
+        assert name.startswith("Evil [/] [bold red]Co[/bold red]") and "\x1b" not in name and "pwned" not in name
+        svg = app.export_screenshot()
+        assert "\x1b" not in svg and "pwned" not in svg
+        assert "[bold red]Co[/bold red]" in svg.replace("&#160;", " ")
+        titles = [t for t, _, _ in screen.palette_commands()]
+        assert any(t.startswith("Validate Evil [/]") for t in titles)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"validate evil")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.engine.store.jobs(slug="evil", limit=1), 5)
+        await pilot.press("u")  # the dialog shows outside text as plain text
+        await pilot.press("n")
+        assert isinstance(app.screen, ClientsScreen)
+
+
+async def test_a_keymap_overrides_a_binding_by_id(sandbox_settings, sandbox_worker):
+    settings = dataclasses.replace(sandbox_settings, keymap={"clients.validate": "x", "app.quit": "ctrl+w"})
+    app = AdsdashApp(Engine(settings), worker=sandbox_worker)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await select(pilot, "priority-roofing")
+        await pilot.press("v")
+        assert app.engine.store.jobs() == []
+        await pilot.press("x")
+        assert [j.command for j in app.engine.store.jobs()] == ["validate"]
+        await pilot.press("q")
+        assert app.is_running
+        await until(pilot, lambda: not app.worker_here.running(), 20)
+        await pilot.press("ctrl+w")
+    assert app.return_value == 0
+
+
+async def test_question_mark_lists_every_key_with_its_id(app):
+    from adsdash.widgets.keys_help import KeysScreen
+
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, KeysScreen)
+        ids = {row[2].plain for row in app.screen._rows}
+        assert {"clients.append", "clients.validate", "clients.init", "clients.repair", "clients.unlock",
+                "clients.report", "clients.detail", "clients.reports", "clients.sort", "clients.filter",
+                "app.quit", "app.jobs", "app.keys"} <= ids
+        await pilot.press("escape")
+        assert isinstance(app.screen, ClientsScreen)
+
+
+async def test_enter_p_and_j_open_their_screens(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await select(pilot, "priority-roofing")
+        for key, module, name in (("enter", "client_detail", "ClientDetailScreen"),
+                                  ("p", "reports", "ReportsScreen"), ("j", "jobs", "JobsScreen")):
+            try:
+                cls = getattr(__import__(f"adsdash.screens.{module}", fromlist=[name]), name)
+            except ImportError:
+                continue  # built by another helper; not here yet
+            await pilot.press(key)
+            await until(pilot, lambda cls=cls: isinstance(app.screen, cls), 5, name)
+            app.pop_screen()
+            await until(pilot, lambda: isinstance(app.screen, ClientsScreen), 5)
+
+
+async def test_q_exits_with_0(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("q")
+        await pilot.pause(0.1)
+    assert app.return_value == 0
+
+
+async def test_q_asks_first_while_the_embedded_worker_runs_a_job(app, ads_dir, monkeypatch):
+    from adsdash.screens.dialogs import ConfirmDialog
+
+    slug = "priority-roofing"
+    config = ads_dir / "configs" / "clients" / f"{slug}.yaml"
+    config.write_text(config.read_text() + "sandbox: {delay_factor: 30}\n")
+    monkeypatch.setenv("ADS_SYNC_SANDBOX_SPEED", "1")  # this one job takes its time
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        job = app.submit_job("validate", slug)
+        await until(pilot, lambda: app.worker_here.running(), 10, "the job to start")
+        await pilot.press("q")
+        assert isinstance(app.screen, ConfirmDialog) and "1 job(s)" in app.screen.body
+        await pilot.press("n")
+        assert app.is_running and isinstance(app.screen, ClientsScreen)
+        await pilot.press("q", "y")
+    assert app.return_value == 0
+    assert not app.engine.store.job(job.id).ended or app.engine.store.job(job.id).status != "finished"
