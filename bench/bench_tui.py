@@ -1,0 +1,301 @@
+"""App figures: first paint, key latency under a 100,000 lines/s stream, CLI line -> screen, RSS.
+
+    python bench/bench_tui.py            # every figure
+    python bench/bench_tui.py --quick    # shorter stream (the RSS figure then covers fewer lines)
+
+Everything runs headless (Textual's run_test) in this process, with an embedded worker, as
+`adsdash demo` runs: the worker's runner, the store writes, the log feeder and the UI share
+one interpreter, which is the hard case. "Paint" is the compositor's update reaching
+App._display (headless: the terminal write itself is skipped).
+
+Run as `bench_tui.py --as-cli COMMAND SLUG`, this file is the ads_sync stand-in it benches:
+it prints BENCH_RATE lines/s for BENCH_SECONDS, each stamped with time.time().
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import shlex
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+HERE = Path(__file__).resolve()
+sys.path.insert(0, str(HERE.parents[1]))
+
+
+# -- the CLI stand-in -----------------------------------------------------------
+
+def emit() -> None:
+    rate = int(os.environ.get("BENCH_RATE", "100000"))
+    seconds = float(os.environ.get("BENCH_SECONDS", "10"))
+    out = sys.stdout.buffer
+    slice_s = 0.01
+    per_slice = max(1, int(rate * slice_s))
+    start = time.time()
+    seq = 0
+    while True:
+        now = time.time()
+        if now - start >= seconds:
+            break
+        stamp = b"%.6f" % now
+        out.write(b"".join(b"%s - INFO - ads_sync - bench line %d\n" % (stamp, seq + i) for i in range(per_slice)))
+        out.flush()
+        seq += per_slice
+        next_at = start + (seq / rate)
+        delay = next_at - time.time()
+        if delay > 0:
+            time.sleep(delay)
+    out.write(b"%.6f - INFO - ads_sync - Validation complete, %d lines\n" % (time.time(), seq))
+    out.flush()
+
+
+if len(sys.argv) > 1 and sys.argv[1] == "--as-cli":
+    emit()
+    raise SystemExit(0)
+
+
+from textual import events
+from textual.app import App, ComposeResult
+from textual.widgets import DataTable
+
+from adsdash.app import AdsdashApp
+from adsdash.config import load_settings
+from adsdash.engine import Engine
+from adsdash.sandbox.generate import create_workspace
+from adsdash.tasks.worker import Worker
+from adsdash.widgets.clients_table import COLUMNS, build_rows
+from adsdash.widgets.job_log import ColourLog, visible
+
+SIZE = (160, 45)
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def settings_for(root: Path, ads: Path, cli: str):
+    return load_settings({"ads_sync_path": str(ads), "home": str(root / "home"), "cli_command": cli},
+                         config_file=root / "absent.toml", environ={})
+
+
+def spy_display(app: App, on_display=None) -> list[float]:
+    """Times at which the app handed a screen update to the terminal layer."""
+    stamps: list[float] = []
+    original = app._display
+
+    def display(screen, renderable):
+        if renderable is not None:
+            stamps.append(time.perf_counter())
+            if on_display is not None:
+                on_display()
+        original(screen, renderable)
+
+    app._display = display  # type: ignore[method-assign]
+    return stamps
+
+
+# -- (a) start to first paint ------------------------------------------------------
+
+class BareApp(App):
+    """A bare Textual app showing a DataTable of the same size, data in hand."""
+
+    def __init__(self, rows: list[tuple[str, ...]]):
+        super().__init__()
+        self.rows = rows
+
+    def compose(self) -> ComposeResult:
+        yield DataTable(cursor_type="row")
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for key, label, width in COLUMNS:
+            table.add_column(label, key=key, width=width)
+        table.add_rows(self.rows)
+
+
+async def first_paint(make_app, filled) -> float:
+    """Seconds from constructing the app to the first screen update that shows the filled table."""
+    start = time.perf_counter()
+    app = make_app()
+    painted: list[float] = []
+    original = app._display
+
+    def display(screen, renderable):
+        if renderable is not None and not painted and filled(app):
+            painted.append(time.perf_counter())
+        original(screen, renderable)
+
+    app._display = display  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE):
+        while not painted:
+            await asyncio.sleep(0.001)
+    return painted[0] - start
+
+
+async def bench_first_paint(root: Path, n: int, rounds: int) -> tuple[float, float]:
+    ads = root / f"ws{n}"
+    create_workspace(ads, clients=n, now=datetime.now(timezone.utc))
+    settings = settings_for(root / f"h{n}", ads, "true")
+    engine = Engine(settings)
+    cells = build_rows(engine.workspace.clients(), {}, {}, datetime.now(timezone.utc))
+    bare_rows = [tuple(c.plain for c in row.cells) for row in cells]
+
+    def adsdash_filled(app):
+        screen = app.screen
+        return bool(getattr(screen, "loaded", 0)) and screen.table.row_count == n
+
+    def bare_filled(app):
+        tables = app.screen.query(DataTable)
+        return bool(tables) and tables.first().row_count == n
+
+    ours, bare, reads = [], [], []
+    for _ in range(rounds):  # alternate, so drift hits both alike
+        bare.append(await first_paint(lambda: BareApp(bare_rows), bare_filled))
+        ours.append(await first_paint(lambda: AdsdashApp(Engine(settings)), adsdash_filled))
+        start = time.perf_counter()
+        Engine(settings).workspace.clients()  # what the first paint must wait for: a cold read
+        reads.append(time.perf_counter() - start)
+    return statistics.median(ours), statistics.median(bare), statistics.median(reads)
+
+
+# -- (b), (c), (d): a stream into the log pane ------------------------------------
+
+async def stream(root: Path, rate: int, seconds: float, press_keys: bool) -> dict:
+    ads = root / f"stream-{rate}"
+    (ads / "configs" / "clients").mkdir(parents=True)
+    for slug in ("flood", "other"):
+        (ads / "configs" / "clients" / f"{slug}.yaml").write_text(f"client_name: {slug}\n")
+    cli = f"{shlex.quote(sys.executable)} {shlex.quote(str(HERE))} --as-cli"
+    settings = settings_for(root / f"home-{rate}", ads, cli)
+    os.environ["BENCH_RATE"], os.environ["BENCH_SECONDS"] = str(rate), str(seconds)
+    worker = Worker(settings, kind="embedded")
+    worker.start()
+    app = AdsdashApp(Engine(settings), worker=worker)
+    keys: list[float] = []
+    keys_painted: list[float] = []
+    line_lag: list[float] = []
+    log: ColourLog | None = None
+
+    def sample_line() -> None:
+        """At each paint: how long ago the CLI printed the newest line on screen."""
+        if log is None or not log.lines:
+            return
+        bottom = min(int(log.scroll_y) + log.scrollable_content_region.height - 1, len(log.lines) - 1)
+        try:
+            printed = float(visible(log.lines[bottom]).split(" ", 1)[0])
+        except ValueError:
+            return
+        line_lag.append(time.time() - printed)
+
+    stamps = spy_display(app, sample_line)
+    try:
+        async with app.run_test(size=SIZE):
+            while not getattr(app.screen, "loaded", 0):
+                await asyncio.sleep(0.01)
+            screen = app.screen
+            screen.table.select_slug("flood")
+            await asyncio.sleep(0.2)
+            log = screen.query_one(ColourLog)
+            job = app.submit_job("validate", "flood")
+            started = time.perf_counter()
+            while not app.engine.store.job(job.id).ended:
+                if press_keys and time.perf_counter() - started > 0.5:
+                    table = screen.table
+                    order = table.order
+                    start = time.perf_counter()
+                    app._driver.send_message(events.Key("s", "s"))
+                    while table.order == order:
+                        await asyncio.sleep(0.0005)
+                    handled = time.perf_counter()
+                    keys.append(handled - start)
+                    while not stamps or stamps[-1] < handled:
+                        await asyncio.sleep(0.0005)
+                    keys_painted.append(stamps[-1] - start)
+                await asyncio.sleep(0.05)
+            final = app.engine.store.job(job.id)
+            await asyncio.sleep(0.5)
+            rss = rss_mb()
+            log_lines, hidden = log.line_count, screen.job_log.view.hidden
+    finally:
+        worker.stop()
+    return {"lines": final.line_count, "status": final.status, "elapsed": final.elapsed(),
+            "keys": keys, "keys_painted": keys_painted, "line_lag": line_lag, "rss": rss,
+            "log_lines": log_lines, "hidden": hidden}
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def row(name: str, value: str, target: str, ok: bool | None) -> str:
+    verdict = "—" if ok is None else ("ok" if ok else "MISSED")
+    return f"{name:<58} {value:>22}  {target:>16}  {verdict}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="adsdash-bench-tui-"))
+    results: list[str] = []
+    missed = 0
+    try:
+        print(f"# bench_tui: textual headless, {SIZE[0]}x{SIZE[1]}, python {sys.version.split()[0]}", flush=True)
+        for n in (30, 1000):
+            ours, bare, read = asyncio.run(bench_first_paint(root, n, rounds=3 if args.quick else 7))
+            ratio = ours / bare
+            missed += ratio > 1.2
+            results.append(row(f"(a) first paint, {n} clients: adsdash / bare DataTable",
+                               f"{ours * 1000:.0f} / {bare * 1000:.0f} ms = {ratio:.2f}x", "<= 1.2x", ratio <= 1.2))
+            results.append(row(f"    ... of which reading {n} clients' files cold (workspace.clients)",
+                               f"{read * 1000:.0f} ms", "", None))
+            print("\n".join(results[-2:]), flush=True)
+        seconds = 3.0 if args.quick else 10.0
+        flood = asyncio.run(stream(root, 100_000, seconds, press_keys=True))
+        k95, kp95 = pct(flood["keys"], 0.95), pct(flood["keys_painted"], 0.95)
+        results.append(row(f"(b) key latency during a 100k lines/s stream, p95 (n={len(flood['keys'])})",
+                           f"{k95 * 1000:.1f} ms", "<= 50 ms", k95 <= 0.05))
+        results.append(row("    ... key -> next paint, p95", f"{kp95 * 1000:.1f} ms", "<= 50 ms", kp95 <= 0.05))
+        results.append(row("    ... key -> next paint, max", f"{max(flood['keys_painted']) * 1000:.1f} ms", "", None))
+        missed += k95 > 0.05 or kp95 > 0.05
+        lag95 = pct(flood["line_lag"], 0.95)
+        results.append(row(f"(c) CLI line -> on screen at 100k lines/s, p95 (n={len(flood['line_lag'])})",
+                           f"{lag95 * 1000:.1f} ms", "<= 100 ms", lag95 <= 0.1))
+        missed += lag95 > 0.1
+        calm = asyncio.run(stream(root, 200, 3.0, press_keys=False))
+        calm95 = pct(calm["line_lag"], 0.95)
+        results.append(row(f"(c) CLI line -> on screen at 200 lines/s, p95 (n={len(calm['line_lag'])})",
+                           f"{calm95 * 1000:.1f} ms", "<= 100 ms", calm95 <= 0.1))
+        missed += calm95 > 0.1
+        results.append(row(f"(d) RSS after streaming {flood['lines']:,} lines", f"{flood['rss']:.0f} MB",
+                           "<= 150 MB", flood["rss"] <= 150 if flood["lines"] >= 1_000_000 else None))
+        missed += flood["rss"] > 150
+        results.append(row("    stream: lines stored / seconds / achieved rate",
+                           f"{flood['lines']:,} / {flood['elapsed']:.1f} s / {flood['lines'] / flood['elapsed']:,.0f}/s",
+                           "", None))
+        results.append(row("    log pane: lines held / lines not shown (kept in store)",
+                           f"{flood['log_lines']:,} / {flood['hidden']:,}", "", None))
+        print("\n".join(results[4:]), flush=True)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    print(f"# {missed} target(s) missed" if missed else "# every target met")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
