@@ -20,7 +20,7 @@ from adsdash.catalogue import RequestError
 from adsdash.config import ConfigError, Settings, load_settings
 from adsdash.engine import Engine
 from adsdash.output import Printer
-from adsdash.store import STATUSES
+from adsdash.store import STATUSES, ensure_private_file
 
 FOLLOW_POLL_SECONDS = 0.05
 
@@ -297,10 +297,13 @@ def open_app(settings: Settings, *, read_only: bool = False) -> int:
     from adsdash.tasks.worker import Worker
 
     engine = Engine(settings)
+    # The terminal belongs to the app: log to a private file in the data folder instead.
+    log_file = settings.home / "adsdash.log"
+    ensure_private_file(log_file)
+    logging.basicConfig(filename=log_file, level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     worker = None
     if not read_only and not engine.store.live_workers():
-        logging.basicConfig(filename=settings.home / "adsdash.log", level=logging.INFO,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         worker = Worker(settings, kind="embedded")
         worker.start()
     try:
