@@ -53,7 +53,9 @@ def client_dict(client: Client) -> dict[str, Any]:
 class Printer:
     def __init__(self, *, json_mode: bool = False):
         self.json_mode = json_mode
-        self.console = Console(highlight=False, soft_wrap=True)
+        # Piped text (not --json) keeps whole cells: a wide page instead of 80 columns.
+        width = None if sys.stdout.isatty() else 240
+        self.console = Console(highlight=False, soft_wrap=True, width=width)
         self.err = Console(stderr=True, highlight=False, soft_wrap=True)
 
     # -- basics ------------------------------------------------------------
