@@ -15,9 +15,11 @@ def parse(value: str | None) -> datetime | None:
 
 
 def duration(seconds: float | None) -> str:
-    """`4s`, `2m05s`, `1h02m`, `3d04h`; `—` when unknown."""
+    """`0.4s`, `4s`, `2m05s`, `1h02m`, `3d04h`; `—` when unknown."""
     if seconds is None:
         return "—"
+    if 0 < seconds < 10:
+        return f"{seconds:.1f}s"  # quick jobs are the common case: 0.3s, not 0s
     s = int(max(0, seconds))
     if s < 60:
         return f"{s}s"
