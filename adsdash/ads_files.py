@@ -2,6 +2,9 @@
 
 Each takes (path, rel) and returns a frozen value or raises Unreadable with a reason
 that names the file. Every file is untrusted. Used by `workspace`, which caches them.
+Each kind is also split in two (`FileKind`): reading a file into a small JSON-able form,
+and building the value from that form, so the form can be kept in a persistent cache
+(`parse_cache`) and built again, with the same checks, without parsing the file again.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -136,7 +139,10 @@ def _text(data: Mapping, keys: tuple[str, ...], rel: str, problems: list[str]) -
 
 
 def parse_config(path: str, rel: str) -> ParsedConfig:
-    data = load_mapping(path, rel, "YAML")
+    return config_from(load_mapping(path, rel, "YAML"), rel)
+
+
+def config_from(data: Mapping, rel: str) -> ParsedConfig:
     problems: list[str] = []
     name = _text(data, ("client_name",), rel, problems)
     customer_id = _text(data, ("customer_id", "client_id"), rel, problems)
@@ -150,7 +156,10 @@ def parse_config(path: str, rel: str) -> ParsedConfig:
 
 
 def parse_state(path: str, rel: str) -> ParsedState:
-    data = load_mapping(path, rel, "JSON")
+    return state_from(load_mapping(path, rel, "JSON"), rel)
+
+
+def state_from(data: dict, rel: str) -> ParsedState:
     problems: list[str] = []
     fatal: str | None = None
     watermarks: dict[str, date | None] = {}
@@ -180,7 +189,10 @@ def parse_state(path: str, rel: str) -> ParsedState:
 
 
 def parse_lock(path: str, rel: str) -> ParsedLock:
-    text = read_text(path, rel)
+    return lock_from(read_text(path, rel), rel)
+
+
+def lock_from(text: str, rel: str) -> ParsedLock:
     found = dict(_LOCK_LINE_RE.findall(text))
     raw_pid, raw_stamp = found.get("pid"), found.get("timestamp")
     problems = []
@@ -208,7 +220,10 @@ def _error_date(context: Any, key: str, recovery: str | None, pattern: re.Patter
 
 
 def parse_error(path: str, rel: str) -> ErrorInfo:
-    data = load_mapping(path, rel, "JSON")
+    return error_from(load_mapping(path, rel, "JSON"), path, rel)
+
+
+def error_from(data: dict, path: str, rel: str) -> ErrorInfo:
     ignored: list[str] = []
     text = {key: _text(data, (key,), rel, ignored) for key in (
         "timestamp", "command", "exception_type", "exception_message", "recovery_command")}
@@ -219,6 +234,61 @@ def parse_error(path: str, rel: str) -> ErrorInfo:
         _error_date(data.get("context"), "end_date", recovery, _RECOVERY_END_RE),
         recovery,
     )
+
+
+# ---- the kinds, as a persistent cache keeps them --------------------------------------
+
+_CONFIG_KEYS = ("client_name", "customer_id", "client_id", "currency_code", "timezone", "time_zone")
+_SCALARS = (str, int, float, bool, type(None))
+
+
+@dataclass(frozen=True)
+class FileKind:
+    """read: (path, rel) -> (value, form); form is JSON-able, or None when it cannot be kept.
+    build: (path, rel, form) -> value, the same value read gave; form comes from a cache file,
+    so it is as untrusted as the file was (build raises on a form of the wrong shape)."""
+    name: str
+    read: Callable[[str, str], tuple[Any, Any]]
+    build: Callable[[str, str, Any], Any]
+
+
+def _read_config(path: str, rel: str) -> tuple[ParsedConfig, dict | None]:
+    data = load_mapping(path, rel, "YAML")
+    # Only the keys config_from looks at; YAML values that JSON cannot hold (dates, lists) are
+    # rare and broken anyway: that config is then not kept, and parsed at every start.
+    form = {key: data[key] for key in _CONFIG_KEYS if key in data}
+    return config_from(data, rel), form if all(type(v) in _SCALARS for v in form.values()) else None
+
+
+def _read_json(interpret: Callable[[dict, str, str], Any]) -> Callable[[str, str], tuple[Any, dict]]:
+    def read(path: str, rel: str) -> tuple[Any, dict]:
+        data = load_mapping(path, rel, "JSON")
+        return interpret(data, path, rel), data
+    return read
+
+
+def _mapping(form: Any) -> dict:
+    if not isinstance(form, dict):
+        raise TypeError(f"a cached form must be a mapping, not {type(form).__name__}")
+    return form
+
+
+def _read_lock(path: str, rel: str) -> tuple[ParsedLock, str]:
+    text = read_text(path, rel)
+    return lock_from(text, rel), text
+
+
+def _build_lock(path: str, rel: str, form: Any) -> ParsedLock:
+    if not isinstance(form, str):
+        raise TypeError(f"a cached lock must be text, not {type(form).__name__}")
+    return lock_from(form, rel)
+
+
+CONFIG = FileKind("configs", _read_config, lambda path, rel, form: config_from(_mapping(form), rel))
+STATE = FileKind("states", _read_json(lambda data, path, rel: state_from(data, rel)),
+                 lambda path, rel, form: state_from(_mapping(form), rel))
+LOCK = FileKind("locks", _read_lock, _build_lock)
+ERROR = FileKind("errors", _read_json(error_from), lambda path, rel, form: error_from(_mapping(form), path, rel))
 
 
 @functools.lru_cache(maxsize=512)

@@ -35,7 +35,7 @@ class AdsdashApp(App[int]):
             self.set_keymap(dict(engine.settings.keymap))
         from adsdash.screens.clients import start_first_load
 
-        self.first_load = start_first_load(self)  # files and store, read while Textual starts
+        self.first_load = start_first_load(self)  # files and store, read before Textual starts (bounded)
 
     def get_default_screen(self):
         """The clients screen is the base screen (not pushed over an empty one: one frame less)."""

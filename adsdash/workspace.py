@@ -3,9 +3,10 @@
 Only the ads_sync CLI writes that folder; this module only reads it. Every file is
 untrusted: a broken one makes its client ERROR with a specific reason, never an
 exception. Parsed files are cached on (path, mtime_ns, size, inode), so re-reading a
-thousand unchanged clients costs one scandir per directory and one stat per file.
-Freshness (depends on the clock) and lock liveness (the PID can die while the file
-stays) are recomputed on every call.
+thousand unchanged clients costs one scandir per directory and one stat per file; with a
+`cache_path`, that cache is also kept on disk (`parse_cache`), so a fresh start does not
+parse them all again either. Freshness (depends on the clock) and lock liveness (the PID
+can die while the file stays) are recomputed on every call.
 """
 
 from __future__ import annotations
@@ -14,22 +15,26 @@ import os
 import re
 import stat
 import threading
+import time
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, NamedTuple
+from typing import Any, Callable, Mapping, NamedTuple
 from zoneinfo import ZoneInfo
 
+from . import parse_cache
 from .ads_files import (  # SOURCES, ErrorInfo: part of this module's API too
-    NO_STATE, SOURCES, ErrorInfo, ParsedConfig, ParsedLock, ParsedState,
-    Unreadable, parse_config, parse_error, parse_lock, parse_state, pid_alive, zone_named,
+    CONFIG, ERROR, LOCK, NO_STATE, SOURCES, STATE, ErrorInfo, ParsedConfig, ParsedLock, ParsedState,
+    pid_alive, zone_named,
 )
 from .catalogue import is_safe_slug
 from .freshness import Freshness, Kind, assess
+from .parse_cache import StatCache, Stored
 
 _YOUNG_EMPTY_LOCK_SECONDS = 10.0  # O_EXCL create and the write are two steps
 _ERROR_NAME_RE = re.compile(r"error_(\d{8}_\d{6})([._-][A-Za-z0-9]+)?\.json", re.ASCII)
 _YEAR_RE = re.compile(r"\d{4}", re.ASCII)
+SAVE_EVERY_SECONDS = 60.0  # files change while jobs run: rewrite the cache file at most this often
 
 
 def _utc_now() -> datetime:
@@ -96,46 +101,21 @@ class _Found(NamedTuple):
     stat: os.stat_result
 
 
-class _StatCache:
-    """path -> (stat key, parsed value); a file is parsed again only when its key changes."""
-
-    def __init__(self, parse: Callable[[str, str], Any], failed: Callable[[str, str], Any]) -> None:
-        self._parse, self._failed = parse, failed  # failed(path, why) stands in for a broken file
-        self._entries: dict[str, tuple[tuple[int, int, int], Any]] = {}
-
-    def get(self, found: _Found) -> Any:
-        path, rel, st = found
-        key = (st.st_mtime_ns, st.st_size, st.st_ino)
-        if (hit := self._entries.get(path)) is not None and hit[0] == key:
-            return hit[1]
-        try:
-            value = self._parse(path, rel)
-        except OSError as exc:  # not cached: a permission fix does not change the mtime
-            return self._failed(path, f"{rel}: cannot read ({exc.strerror or type(exc).__name__})")
-        except Unreadable as exc:
-            value = self._failed(path, str(exc))
-        except Exception as exc:  # last resort: untrusted input must not break the listing
-            value = self._failed(path, f"{rel}: cannot be read ({type(exc).__name__})")
-        self._entries[path] = (key, value)
-        return value
-
-    def keep_only(self, found: Iterable[_Found | None]) -> None:
-        """Forget files that are gone, so the cache does not grow without bound."""
-        for path in self._entries.keys() - {f.path for f in found if f is not None}:
-            del self._entries[path]
-
-
 class Workspace:
     def __init__(self, root: Path, *, late_after_days: int = 1, stale_after_days: int = 3,
-                 clock: Callable[[], datetime] = _utc_now) -> None:
+                 clock: Callable[[], datetime] = _utc_now, cache_path: Path | str | None = None) -> None:
         self.root = Path(root)
         self.late_after_days, self.stale_after_days, self.clock = late_after_days, stale_after_days, clock
-        self._configs = _StatCache(parse_config, lambda _, why: ParsedConfig(problems=(why,), fatal=why))
-        self._states = _StatCache(parse_state, lambda _, why: ParsedState(problems=(why,), fatal=why))
-        self._locks = _StatCache(parse_lock, lambda _, why: ParsedLock(None, None, False, why))
-        self._errors = _StatCache(parse_error, lambda path, why: ErrorInfo(Path(path), *[None] * 7, problem=why))
+        self._configs = StatCache(CONFIG, lambda _, why: ParsedConfig(problems=(why,), fatal=why))
+        self._states = StatCache(STATE, lambda _, why: ParsedState(problems=(why,), fatal=why))
+        # Locks come and go within seconds and are few: not worth keeping on disk.
+        self._locks = StatCache(LOCK, lambda _, why: ParsedLock(None, None, False, why), keep=False)
+        self._errors = StatCache(ERROR, lambda path, why: ErrorInfo(Path(path), *[None] * 7, problem=why))
         self._skipped: tuple[str, ...] = ()
         self._mutex = threading.Lock()  # the caches are shared by UI and worker threads
+        self.cache_path = Path(cache_path) if cache_path is not None else None
+        self._disk_loaded = self.cache_path is None
+        self._saved_at: float | None = None  # monotonic time of the last cache file write
 
     def exists(self) -> bool:
         return (self.root / "configs" / "clients").is_dir()
@@ -147,9 +127,12 @@ class Workspace:
         """Config file names the last clients() ignored because they are not safe slugs."""
         return self._skipped
 
-    def clients(self) -> list[Client]:
-        """Every client, sorted by slug: one scandir per folder, files re-read only if changed."""
+    def clients(self, *, save_cache: bool = True) -> list[Client]:
+        """Every client, sorted by slug: one scandir per folder, files re-read only if changed.
+        save_cache=False: do not write the cache file now (a later call will), e.g. while the
+        app waits for this read to draw its first screen."""
         with self._mutex:
+            self._load_disk_cache()
             skipped: list[str] = []
             configs = self._scan("configs/clients", ".yaml", skipped)
             states, locks = self._scan("state", ".json"), self._scan("locks", ".lock")
@@ -160,9 +143,12 @@ class Workspace:
                       for slug in sorted(configs)]
             for cache, files in ((self._configs, configs), (self._states, states),
                                  (self._locks, locks), (self._errors, errors)):
-                cache.keep_only(files.values())
+                cache.scanned(files.values())
             self._skipped = tuple(sorted(skipped))
-            return result
+            to_save = self._cache_to_save() if save_cache else None
+        if to_save is not None:  # written outside the lock: readers need not wait for the disk
+            parse_cache.save(self.cache_path, self._cache_root(), to_save)
+        return result
 
     def client(self, slug: str) -> Client | None:
         if not is_safe_slug(slug):
@@ -196,6 +182,33 @@ class Workspace:
                 report = Report(Path(entry.path), slug, int(year), int(m[1]), m[2], created, size)
                 found.append(((report.year, report.sequence, m[3], entry.name), report))
         return [report for _, report in sorted(found, key=lambda pair: pair[0], reverse=True)]
+
+    # -- the parse cache on disk -------------------------------------------------------
+
+    def _kept(self) -> tuple[StatCache, ...]:
+        return self._configs, self._states, self._errors
+
+    def _cache_root(self) -> str:
+        return os.path.realpath(self.root)
+
+    def _load_disk_cache(self) -> None:
+        if self._disk_loaded:
+            return
+        self._disk_loaded = True  # once: later, the caches in memory are newer
+        found = parse_cache.load(self.cache_path, self._cache_root(), tuple(c.kind.name for c in self._kept()))
+        for cache in self._kept():
+            cache.disk = found[cache.kind.name]
+
+    def _cache_to_save(self) -> dict[str, dict[str, Stored]] | None:
+        if self.cache_path is None or not any(c.changed for c in self._kept()):
+            return None
+        now = time.monotonic()
+        if self._saved_at is not None and now - self._saved_at < SAVE_EVERY_SECONDS:
+            return None
+        self._saved_at = now
+        for cache in self._kept():
+            cache.changed = False
+        return {cache.kind.name: cache.to_keep() for cache in self._kept()}
 
     def _build(self, slug: str, config_file: _Found, state_file: _Found | None,
                lock_file: _Found | None, error_file: _Found | None, now: datetime) -> Client:

@@ -423,3 +423,36 @@ async def test_q_asks_first_while_the_embedded_worker_runs_a_job(app, ads_dir, m
         await pilot.press("q", "y")
     assert app.return_value == 0
     assert not app.engine.store.job(job.id).ended or app.engine.store.job(job.id).status != "finished"
+
+
+# -- start -------------------------------------------------------------------
+
+async def test_the_footer_and_the_log_come_after_the_first_frame_complete(app):
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await loaded(pilot)
+        await until(pilot, lambda: len(screen.query("#footer-slot FooterKey")) >= 10, 5, "the footer's keys")
+        await until(pilot, lambda: screen.job_log.feeder is not None and screen.job_log.output, 5, "the log")
+        table = screen.table  # no cell was measured (fixed widths), yet the table knows its size
+        assert table.virtual_size.height == 30 + 1 and table.virtual_size.width > 100
+
+
+async def test_a_slow_first_read_does_not_hold_the_screen_back(sandbox_settings, monkeypatch):
+    import adsdash.screens.clients as clients_screen
+
+    real = clients_screen.load_snapshot
+
+    def slow(app, **kwargs):
+        time.sleep(0.5)
+        return real(app, **kwargs)
+
+    monkeypatch.setattr(clients_screen, "load_snapshot", slow)
+    monkeypatch.setattr(clients_screen, "FIRST_PAINT_WAIT", 0.05)
+    start = time.monotonic()
+    app = AdsdashApp(Engine(sandbox_settings))
+    assert time.monotonic() - start < 0.4  # waited a bounded moment for the read, not for all of it
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await until(pilot, lambda: isinstance(app.screen, ClientsScreen) and app.screen.is_mounted
+                             and app.screen, 5)
+        assert screen.loaded == 0  # mounted, the rows still being read
+        screen = await loaded(pilot)
+        assert screen.table.row_count == 30

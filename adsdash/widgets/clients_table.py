@@ -13,9 +13,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from rich.console import JustifyMethod
 from rich.text import Text
 from textual.widgets import DataTable
-from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
+from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist, RowKey
 
 from adsdash import timefmt
 from adsdash.freshness import Kind
@@ -52,6 +53,33 @@ STATUS_STYLE: dict[str, str] = {
 _NONE = "—"
 
 
+class Cell:
+    """One table cell, made into a Rich Text only when it is drawn: a thousand rows are built,
+    a screenful is drawn. parts: (text, style) pairs, text already clean (see `sanitize`)."""
+
+    __slots__ = ("parts", "style", "justify", "plain")
+
+    def __init__(self, *parts: tuple[str, str], style: str = "", justify: JustifyMethod | None = None) -> None:
+        self.parts, self.style, self.justify = parts, style, justify
+        self.plain = "".join(text for text, _ in parts)
+
+    def __rich__(self) -> Text:
+        text = Text(style=self.style, justify=self.justify, no_wrap=True)
+        for part, style in self.parts:
+            text.append(part, style or None)
+        return text
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Cell) and (self.parts, self.style, self.justify) == (
+            other.parts, other.style, other.justify)
+
+    def __hash__(self) -> int:
+        return hash((self.parts, self.style, self.justify))
+
+    def __repr__(self) -> str:
+        return f"Cell({self.plain!r})"
+
+
 @dataclass(frozen=True)
 class ClientRow:
     slug: str
@@ -59,7 +87,7 @@ class ClientRow:
     severity: int
     lag: int | None
     job_time: float | None  # when its shown job last changed (epoch seconds), for "last job" order
-    cells: tuple[Text, ...]
+    cells: tuple[Cell, ...]
 
     def matches(self, needle: str) -> bool:
         return not needle or needle in self.name.casefold() or needle in self.slug
@@ -75,58 +103,59 @@ class ClientRow:
         return (self.severity, -(self.lag if self.lag is not None else 0), *name)
 
 
-def _job_cell(job: Job | None, now: datetime) -> tuple[Text, float | None]:
+_NONE_CELL = Cell((_NONE, ""), style="dim")
+_NONE_LAG_CELL = Cell((_NONE, ""), style="dim", justify="right")
+
+
+def _job_cell(job: Job | None, now: datetime) -> tuple[Cell, float | None]:
     if job is None:
-        return Text(_NONE, style="dim"), None
+        return _NONE_CELL, None
     if job.status == "started":
         moment, age = job.started_at, f"{timefmt.duration(job.elapsed(now))}"
     elif job.status == "queued":
         moment, age = job.queued_at, timefmt.ago(job.queued_at, now)
     else:
         moment, age = job.finished_at or job.queued_at, timefmt.ago(job.finished_at or job.queued_at, now)
-    text = Text(no_wrap=True)
-    text.append(job.command)
-    text.append(" ")
-    text.append(job.status, STATUS_STYLE.get(job.status, ""))
-    text.append(f" {age}", "dim")
     stamp = timefmt.parse(moment)
-    return text, stamp.timestamp() if stamp else None
+    return (Cell((job.command, ""), (" ", ""), (job.status, STATUS_STYLE.get(job.status, "")), (f" {age}", "dim")),
+            stamp.timestamp() if stamp else None)
 
 
-def _lock_cell(client: Client) -> Text:
+def _lock_cell(client: Client) -> Cell:
     lock = client.lock
     if lock is None:
-        return Text(_NONE, style="dim")
+        return _NONE_CELL
     pid = f" {lock.pid}" if lock.pid else " ?"
     age = f" {timefmt.duration(lock.age_seconds)}" if lock.age_seconds is not None else ""
     if lock.alive:
-        return Text.assemble(("held", "yellow"), pid, (age, "dim"), no_wrap=True)
-    return Text.assemble(("stale", "bold red"), pid, (age, "dim"), no_wrap=True)
-
-
-def _fresh_cell(client: Client) -> Text:
-    fresh = client.freshness
-    return Text(f"{fresh.symbol} {fresh.kind}", style=KIND_STYLE[fresh.kind], no_wrap=True)
+        return Cell(("held", "yellow"), (pid, ""), (age, "dim"))
+    return Cell(("stale", "bold red"), (pid, ""), (age, "dim"))
 
 
 def build_rows(clients: Iterable[Client], latest: Mapping[str, Job], active: Mapping[str, Job],
                now: datetime) -> list[ClientRow]:
     """The table's rows, from the workspace and the store. Pure; safe in any thread."""
     rows = []
+    shared: dict[tuple, Cell] = {}  # most watermark, lag and freshness cells repeat: one object each
+
+    def common(*parts: tuple[str, str], style: str = "", justify: JustifyMethod | None = None) -> Cell:
+        if (found := shared.get(key := (parts, style, justify))) is None:
+            found = shared[key] = Cell(*parts, style=style, justify=justify)
+        return found
+
     for client in clients:
         fresh = client.freshness
         watermark = client.watermarks.get("google_ads")
         lag = fresh.lag_days
         job = active.get(client.slug) or latest.get(client.slug)
-        job_text, job_time = _job_cell(job, now)
+        job_cell, job_time = _job_cell(job, now)
         cells = (
-            cell(client.name, 60),
-            Text(client.slug, no_wrap=True),  # slugs are safe by construction (workspace)
-            Text(watermark.isoformat() if watermark else _NONE, style="" if watermark else "dim"),
-            Text(f"{lag}d" if lag is not None else _NONE, justify="right",
-                 style="" if lag is not None else "dim"),
-            _fresh_cell(client),
-            job_text,
+            Cell((cell(client.name, 60).plain, "")),
+            Cell((client.slug, "")),  # slugs are safe by construction (workspace)
+            common((watermark.isoformat(), "")) if watermark else _NONE_CELL,
+            common((f"{lag}d", ""), justify="right") if lag is not None else _NONE_LAG_CELL,
+            common((f"{fresh.symbol} {fresh.kind}", ""), style=KIND_STYLE[fresh.kind]),
+            job_cell,
             _lock_cell(client),
         )
         rows.append(ClientRow(client.slug, client.name, fresh.severity, lag, job_time, cells))
@@ -150,6 +179,16 @@ class ClientsTable(DataTable):
     def on_mount(self) -> None:
         for key, label, width in COLUMNS:
             self.add_column(label, key=key, width=width)
+
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        # DataTable measures every cell of every new row, to widen auto-width columns: with
+        # fixed widths, one-line rows and no labels that can change nothing, and for 1,000
+        # rows it is most of the time to the first frame. Other rows still get measured.
+        if not any(column.auto_width for column in self.columns.values()):
+            rows = self.rows
+            new_rows = [key for key in new_rows
+                        if (row := rows.get(key)) is not None and (row.auto_height or row.label is not None)]
+        super()._update_dimensions(new_rows)
 
     @property
     def selected_slug(self) -> str | None:

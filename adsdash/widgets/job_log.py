@@ -27,6 +27,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.strip import Strip
+from textual.widget import MountError
 from textual.widgets import Log, ProgressBar, Static
 
 from adsdash import timefmt
@@ -310,17 +311,33 @@ class JobLog(Vertical):
         self._number = -1
         self._header: Text | None = None
         self.view = View()
+        self._slug: str | None = None  # followed before the feeder started
+        self._paused = False
+        self._gone = False
 
     def compose(self) -> ComposeResult:
         yield Static("", id="job-header", markup=False)  # the ProgressBar is mounted on the first chunk line
-        yield ColourLog(max_lines=KEEP, auto_scroll=True, id="job-output")
 
     def on_mount(self) -> None:
+        # Until the feeder has read the store there is nothing to show: the app's first frame
+        # has the empty pane, and the Log, the feeder thread and the drain timer start after it.
+        self.call_after_refresh(self._start)
+
+    def _start(self) -> None:
+        if self._gone or self.feeder is not None:
+            return
+        try:
+            self.mount(ColourLog(max_lines=KEEP, auto_scroll=True, id="job-output"))
+        except MountError:  # the app is closing: nothing to start
+            return
         self.feeder = Feeder(self.store)
+        self.feeder.follow(self._slug)
+        self.feeder.pause(self._paused)
         self.feeder.start()
         self.set_interval(TICK_SECONDS, self.tick, name="job-log-drain")
 
     def on_unmount(self) -> None:
+        self._gone = True
         if self.feeder is not None:
             self.feeder.stop()
 
@@ -329,6 +346,7 @@ class JobLog(Vertical):
         return self.query_one(ColourLog)
 
     def follow(self, slug: str | None) -> None:
+        self._slug = slug
         if self.feeder is not None:
             self.feeder.follow(slug)
 
@@ -337,6 +355,7 @@ class JobLog(Vertical):
             self.feeder.poke()
 
     def pause(self, paused: bool) -> None:
+        self._paused = paused
         if self.feeder is not None:
             self.feeder.pause(paused)
 
