@@ -32,7 +32,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ads_sync_path", "ADS_SYNC_PROJECT_PATH", "../ads_sync", Path, "the ads_sync project folder"),
     Setting("cli_command", "ADS_SYNC_CLI_COMMAND", "poetry run python ads_sync_cli.py", str,
             "command prefix for ads_sync, split like a shell would"),
-    Setting("home", "ADSDASH_HOME", None, Path, "adsdash's data folder (job store, queue)"),
+    Setting("home", "ADSDASH_HOME", None, Path, "adsdash's data folder (job store, queue, parse cache, log)"),
     Setting("workers", "ADSDASH_WORKERS", 2, int, "jobs run at once by one worker process"),
     Setting("late_after_days", "ADSDASH_LATE_AFTER_DAYS", 1, int, "lag (days) from which a client is late"),
     Setting("stale_after_days", "ADSDASH_STALE_AFTER_DAYS", 3, int, "lag (days) from which a client is stale"),

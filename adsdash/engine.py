@@ -46,6 +46,7 @@ class Engine:
         self.workspace = Workspace(
             settings.ads_sync_path, late_after_days=settings.late_after_days,
             stale_after_days=settings.stale_after_days, clock=self.clock,
+            cache_path=settings.home / "workspace-cache.json",  # parsed files, kept across starts
         )
 
     @cached_property

@@ -202,3 +202,13 @@ def test_standalone_worker_stops_cleanly_on_sigterm(fake_engine, fake_settings):
     assert proc.wait(timeout=20) == 0
     assert fake_engine.store.job(job.id).status == CANCELLED
     assert fake_engine.store.live_workers() == []
+
+
+def test_engine_keeps_the_parse_cache_in_its_data_folder(fake_settings):
+    from adsdash.engine import Engine
+
+    time.sleep(0.25)  # files younger than the file system's timestamp tick are not kept
+    first = Engine(fake_settings).workspace.clients()
+    cache = fake_settings.home / "workspace-cache.json"
+    assert cache.is_file() and (cache.stat().st_mode & 0o777) == 0o600
+    assert Engine(fake_settings).workspace.clients() == first
