@@ -61,3 +61,14 @@ def wait_for(predicate, timeout: float = 20.0, interval: float = 0.02):
 
 def wait_ended(engine, job_id: int, timeout: float = 30.0):
     return wait_for(lambda: (j := engine.store.job(job_id)) and j.ended and j, timeout)
+
+
+async def until(pilot, predicate, timeout: float = 30.0, what: str = ""):
+    """Let the app run until predicate() is truthy; returns its value or fails the test."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        await pilot.pause(0.05)
+    pytest.fail(f"timed out after {timeout}s waiting for {what or predicate}")

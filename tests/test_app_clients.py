@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import make_settings
+from conftest import make_settings, until  # noqa: F401  (until: shared with other test modules)
 from textual.command import CommandPalette
 from textual.widgets import Input
 
@@ -67,15 +67,6 @@ def app(sandbox_settings, sandbox_worker) -> AdsdashApp:
     return AdsdashApp(Engine(sandbox_settings), worker=sandbox_worker)
 
 
-async def until(pilot, predicate, timeout: float = 20.0, what: str = ""):
-    """Let the app run until predicate() is truthy; returns its value or fails the test."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        await pilot.pause(0.05)
-    pytest.fail(f"timed out after {timeout}s waiting for {what or predicate}")
 
 
 async def loaded(pilot, count: int = 1) -> ClientsScreen:

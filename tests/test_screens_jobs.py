@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import shlex
 import sys
-import time
 from datetime import UTC, datetime
 
 import pytest
-from conftest import make_settings
+from conftest import make_settings, until  # noqa: F401  (until: shared with other test modules)
 
 from adsdash.app import AdsdashApp
 from adsdash.engine import Engine
@@ -60,15 +59,6 @@ def make_app():
         worker.stop()
 
 
-async def until(pilot, predicate, timeout: float = 30.0, what: str = ""):
-    """Let the app run until predicate() is truthy; returns its value or fails the test."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        await pilot.pause(0.05)
-    pytest.fail(f"timed out after {timeout}s waiting for {what or predicate}")
 
 
 def ended(app, job_id):
