@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import json
 import math
-import os
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -299,13 +298,5 @@ def zone_named(name: str) -> ZoneInfo | None:
         return None
 
 
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except PermissionError:
-        return True  # exists, owned by someone else
-    except (ProcessLookupError, OverflowError, OSError):
-        return False
-    return True
 
 

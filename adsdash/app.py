@@ -53,8 +53,6 @@ class AdsdashApp(App[int]):
         """Say on screen why an action did not happen. Outside text is fine: never markup."""
         self.notify(one_line(message), title="Refused", severity="error", markup=False, timeout=8)
 
-    _refuse = refuse
-
     def submit_job(self, command: str, slug: str, **params: str | None) -> Job | None:
         """Validate, store and enqueue, exactly as `adsdash run` does; say what happened."""
         if self.read_only:

@@ -22,6 +22,8 @@ from typing import Any
 
 import sqlite_utils
 
+from adsdash.processes import pid_alive
+
 QUEUED, STARTED, FINISHED, FAILED, CANCELLED = "queued", "started", "finished", "failed", "cancelled"
 STATUSES = (QUEUED, STARTED, FINISHED, FAILED, CANCELLED)
 ENDED = (FINISHED, FAILED, CANCELLED)
@@ -128,18 +130,6 @@ class WorkerInfo:
         if self.host == socket.gethostname():
             return pid_alive(self.pid)
         return True
-
-
-def pid_alive(pid: int | None) -> bool:
-    if not pid or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def ensure_private_file(path: Path) -> None:

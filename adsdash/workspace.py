@@ -25,9 +25,10 @@ from zoneinfo import ZoneInfo
 from . import parse_cache
 from .ads_files import (  # SOURCES, ErrorInfo: part of this module's API too
     CONFIG, ERROR, LOCK, NO_STATE, SOURCES, STATE, ErrorInfo, ParsedConfig, ParsedLock, ParsedState,
-    pid_alive, zone_named,
+    zone_named,
 )
 from .catalogue import is_safe_slug
+from .processes import pid_alive
 from .freshness import Freshness, Kind, assess
 from .parse_cache import StatCache, Stored
 

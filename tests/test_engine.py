@@ -11,7 +11,8 @@ import time
 import pytest
 
 from adsdash.catalogue import RequestError
-from adsdash.store import CANCELLED, FAILED, FINISHED, QUEUED, STARTED, pid_alive
+from adsdash.processes import pid_alive
+from adsdash.store import CANCELLED, FAILED, FINISHED, QUEUED, STARTED
 from adsdash.tasks.worker import Worker
 from conftest import wait_ended, wait_for
 

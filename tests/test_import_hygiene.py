@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 NON_UI = ["adsdash.cli", "adsdash.engine", "adsdash.store", "adsdash.workspace", "adsdash.catalogue",
-          "adsdash.freshness", "adsdash.sanitize", "adsdash.config", "adsdash.output",
+          "adsdash.freshness", "adsdash.sanitize", "adsdash.config", "adsdash.output", "adsdash.processes",
           "adsdash.tasks.queue", "adsdash.tasks.runner", "adsdash.tasks.worker", "adsdash.sandbox"]
 
 

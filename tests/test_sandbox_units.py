@@ -8,7 +8,6 @@ import shlex
 import sys
 import time
 from datetime import date, datetime, timezone
-from pathlib import Path
 
 import pytest
 

@@ -18,6 +18,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
+from adsdash.processes import signal_group
 from adsdash.sanitize import one_line
 from adsdash.store import CANCELLED, FAILED, FINISHED, Job, Store
 
@@ -182,7 +183,7 @@ class JobRun:
                     sig = next(signals, None)
                     if sig is not None:
                         log.info("job %s: sending %s to process group %s", self.job.id, sig.name, proc.pid)
-                        self._signal_group(proc.pid, sig)
+                        signal_group(proc.pid, sig)
                         next_signal_at = now + (self.grace_seconds if sig != signal.SIGKILL else 5.0)
         finally:
             for key in list(sel.get_map().values()):
@@ -203,20 +204,9 @@ class JobRun:
             return True
         return False
 
-    @staticmethod
-    def _signal_group(pgid: int, sig: int) -> bool:
-        try:
-            os.killpg(pgid, sig)
-            return True
-        except ProcessLookupError:
-            return False
-        except PermissionError as exc:
-            log.error("cannot signal process group %s: %s", pgid, exc)
-            return False
-
     def _reap_group(self, pgid: int) -> None:
         """Whatever the CLI left behind in its group (a grandchild on our pipe) goes too."""
-        if self._signal_group(pgid, signal.SIGKILL):
+        if signal_group(pgid, signal.SIGKILL):
             log.warning("job %s: killed processes left in group %s after the CLI exited", self.job.id, pgid)
 
     def _outcome(self, code: int) -> Outcome:

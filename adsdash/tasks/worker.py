@@ -21,6 +21,7 @@ from huey.consumer import Consumer
 
 from adsdash.config import Settings
 from adsdash.store import FAILED, HEARTBEAT_SECONDS, STARTED, Clock, Store, iso, system_clock
+from adsdash.processes import signal_group
 from adsdash.tasks.queue import make_huey
 from adsdash.tasks.runner import JobRun
 
@@ -149,13 +150,8 @@ class Worker:
         for job, pgid in self.store.lost_jobs():
             host = (job.worker or "").rsplit(":", 2)[0]
             if pgid and host == socket.gethostname():
-                try:
-                    os.killpg(pgid, signal.SIGKILL)
+                if signal_group(pgid, signal.SIGKILL):
                     log.warning("job %s: killed process group %s of a lost worker", job.id, pgid)
-                except ProcessLookupError:
-                    pass
-                except PermissionError as exc:
-                    log.error("job %s: cannot kill process group %s: %s", job.id, pgid, exc)
             self.enqueue(self.store.finish(job.id, FAILED, error=f"worker lost ({job.worker})"))
             failed.append(job.id)
         cutoff = iso(self.store.clock() - timedelta(seconds=ORPHAN_AFTER_SECONDS))
