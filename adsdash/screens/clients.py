@@ -145,9 +145,12 @@ class ClientsScreen(Screen):
         yield Widget(id="footer-slot")
 
     async def _mount_footer(self) -> None:
+        slots = self.query("#footer-slot")
+        if not slots:  # the app is closing: its widgets are already gone
+            return
         try:
-            await self.query_one("#footer-slot").mount(Footer())
-        except MountError:  # the app is closing
+            await slots.first().mount(Footer())
+        except MountError:  # ... or going as we mount
             return
         self.refresh_bindings()  # a Footer shows its keys when the bindings are next published
 
