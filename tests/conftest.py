@@ -1,16 +1,20 @@
-"""Shared fixtures: a real job store, a real Huey consumer, real subprocesses."""
+"""Shared fixtures: a real job store, a real Huey consumer, real subprocesses; for the screen
+tests a sandbox workspace, a fixed clock and an app factory whose workers stop after each test."""
 
 from __future__ import annotations
 
 import shlex
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from adsdash.app import AdsdashApp
 from adsdash.config import load_settings
 from adsdash.engine import Engine
+from adsdash.sandbox.generate import create_workspace, plan
 from adsdash.tasks.worker import Worker
 
 FAKE_CLI = Path(__file__).parent / "bin" / "fake_cli.py"
@@ -72,3 +76,43 @@ async def until(pilot, predicate, timeout: float = 30.0, what: str = ""):
             return value
         await pilot.pause(0.05)
     pytest.fail(f"timed out after {timeout}s waiting for {what or predicate}")
+
+
+# ---- screens: a sandbox workspace, a fixed clock, a real app ---------------------------
+
+NOW = datetime(2025, 10, 13, 14, 0, 0, tzinfo=UTC)
+SIZE = (160, 45)
+
+
+def fixed_clock() -> datetime:
+    return NOW
+
+
+def sandbox_slug(kind: str) -> str:
+    """The first sandbox client of a kind (fresh, failing, stale_lock, broken_state, ...)."""
+    return next(p.slug for p in plan(30) if p.kind == kind)
+
+
+@pytest.fixture
+def sandbox_settings(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADS_SYNC_SANDBOX_SPEED", "0")
+    ads = tmp_path / "ads"
+    create_workspace(ads, clients=30, now=NOW)
+    return make_settings(tmp_path, ads, f"{shlex.quote(sys.executable)} -m adsdash.sandbox", workers=4)
+
+
+@pytest.fixture
+def make_app():
+    """make_app(settings, read_only=False) -> a real AdsdashApp with its own embedded worker."""
+    workers: list[Worker] = []
+
+    def make(settings, *, read_only: bool = False) -> AdsdashApp:
+        worker = Worker(settings, kind="embedded", clock=fixed_clock)
+        worker.start()
+        workers.append(worker)
+        return AdsdashApp(Engine(settings, clock=fixed_clock), worker=worker, read_only=read_only,
+                          clock=fixed_clock)
+
+    yield make
+    for worker in workers:
+        worker.stop()

@@ -49,7 +49,7 @@ def ads_dir(sandbox_template, tmp_path) -> Path:
 
 
 @pytest.fixture
-def sandbox_settings(ads_dir, tmp_path, monkeypatch):
+def sandbox_settings(ads_dir, tmp_path, monkeypatch):  # overrides conftest: a copied template, quick refresh
     monkeypatch.setenv("ADS_SYNC_SANDBOX_SPEED", "0")
     return make_settings(tmp_path, ads_dir, SANDBOX_CLI, refresh_seconds=0.5)
 

@@ -8,14 +8,10 @@ import pytest
 
 from adsdash.engine import Engine
 from adsdash.freshness import Kind
-from adsdash.sandbox.generate import create_workspace, plan
+from adsdash.sandbox.generate import create_workspace
 from adsdash.tasks.worker import Worker
-from conftest import make_settings, wait_ended
+from conftest import make_settings, sandbox_slug, wait_ended
 from test_cli import adsdash
-
-
-def slug_of(kind: str) -> str:
-    return next(p.slug for p in plan(30) if p.kind == kind)
 
 
 @pytest.fixture
@@ -36,7 +32,7 @@ def run(engine: Engine, command: str, slug: str, **params):
 
 def test_validate_append_report_repair_on_a_fresh_client(sandbox):
     _, engine = sandbox
-    slug = slug_of("fresh")
+    slug = sandbox_slug("fresh")
     assert run(engine, "validate", slug).result == f"Validation complete for '{slug}'"
     assert run(engine, "append", slug).result == f"Completed incremental append for '{slug}'"
     assert engine.workspace.client(slug).freshness.kind == Kind.FRESH
@@ -51,7 +47,7 @@ def test_validate_append_report_repair_on_a_fresh_client(sandbox):
 
 def test_init_brings_a_never_client_to_fresh(sandbox):
     _, engine = sandbox
-    slug = slug_of("never")
+    slug = sandbox_slug("never")
     assert engine.workspace.client(slug).freshness.kind == Kind.NEVER
     job = run(engine, "init", slug)
     assert job.status == "finished" and job.result == f"Completed initial sync for '{slug}'"
@@ -61,7 +57,7 @@ def test_init_brings_a_never_client_to_fresh(sandbox):
 
 def test_failing_append_fails_with_the_reason_and_an_error_file(sandbox):
     _, engine = sandbox
-    slug = slug_of("failing")
+    slug = sandbox_slug("failing")
     before = engine.workspace.client(slug).newest_error
     job = run(engine, "append", slug)
     assert job.status == "failed" and job.exit_code == 1 and job.error.startswith("exit code 1: Command failed")
@@ -71,7 +67,7 @@ def test_failing_append_fails_with_the_reason_and_an_error_file(sandbox):
 
 def test_force_unlock_removes_a_stale_lock(sandbox):
     _, engine = sandbox
-    slug = slug_of("stale_lock")
+    slug = sandbox_slug("stale_lock")
     lock = engine.workspace.client(slug).lock
     assert lock is not None and not lock.alive
     job = run(engine, "force-unlock", slug)
@@ -82,14 +78,14 @@ def test_force_unlock_removes_a_stale_lock(sandbox):
 
 def test_unreadable_state_fails_validation(sandbox):
     _, engine = sandbox
-    slug = slug_of("broken_state")
+    slug = sandbox_slug("broken_state")
     assert engine.workspace.client(slug).freshness.kind == Kind.ERROR
     assert run(engine, "validate", slug).status == "failed"
 
 
 def test_headless_follow_and_status_on_the_sandbox(sandbox):
     settings, engine = sandbox
-    slug = slug_of("fresh")
+    slug = sandbox_slug("fresh")
     proc = adsdash(settings, "run", "validate", slug, "--follow", extra_env={"ADS_SYNC_SANDBOX_SPEED": "0"})
     assert f"Validation complete for '{slug}'" in proc.stdout.decode()
     status = __import__("json").loads(adsdash(settings, "status", slug, "--json").stdout)

@@ -9,15 +9,8 @@ from datetime import date
 
 from conftest import make_settings
 from rich.console import Console
-from test_screens_jobs import (  # noqa: F401  (fixtures)
-    NOW,
-    SIZE,
-    ended,
-    make_app,
-    sandbox_settings,
-    sandbox_slug,
-    until,
-)
+from conftest import NOW, SIZE, sandbox_slug, until
+from test_screens_jobs import ended
 from textual.widgets import DataTable, Markdown, Static
 
 from adsdash import timefmt

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from test_screens_jobs import SIZE, make_app, sandbox_settings  # noqa: F401  (fixtures)
+from conftest import SIZE
 from textual.widgets import Button, Input, Static
 
 from adsdash.screens.dialogs import ConfirmDialog, RepairDialog, ReportDialog

@@ -1,65 +1,13 @@
-"""Pilot tests of the jobs screen, on a real app, engine, store and embedded worker.
-
-Also the harness the other screen tests import: a fixed clock, a sandbox workspace,
-and an app factory whose workers are stopped at the end of each test.
-"""
+"""Pilot tests of the jobs screen, on a real app, engine, store and embedded worker."""
 
 from __future__ import annotations
 
-import shlex
-import sys
-from datetime import UTC, datetime
 
-import pytest
-from conftest import make_settings, until  # noqa: F401  (until: shared with other test modules)
+from conftest import SIZE, until
 
-from adsdash.app import AdsdashApp
-from adsdash.engine import Engine
-from adsdash.sandbox.generate import create_workspace, plan
 from adsdash.screens.dialogs import ConfirmDialog
 from adsdash.screens.job_detail import JobDetailScreen
 from adsdash.screens.jobs import JobsScreen, JobTable
-from adsdash.tasks.worker import Worker
-
-NOW = datetime(2025, 10, 13, 14, 0, 0, tzinfo=UTC)
-SIZE = (160, 45)
-
-
-def fixed_clock() -> datetime:
-    return NOW
-
-
-def sandbox_slug(kind: str) -> str:
-    """The first sandbox client of a kind (fresh, failing, stale_lock, broken_state, ...)."""
-    return next(p.slug for p in plan(30) if p.kind == kind)
-
-
-@pytest.fixture
-def sandbox_settings(tmp_path, monkeypatch):
-    monkeypatch.setenv("ADS_SYNC_SANDBOX_SPEED", "0")
-    ads = tmp_path / "ads"
-    create_workspace(ads, clients=30, now=NOW)
-    return make_settings(tmp_path, ads, f"{shlex.quote(sys.executable)} -m adsdash.sandbox", workers=4)
-
-
-@pytest.fixture
-def make_app():
-    """make_app(settings, read_only=False) -> a real AdsdashApp with its own embedded worker."""
-    workers: list[Worker] = []
-
-    def make(settings, *, read_only: bool = False) -> AdsdashApp:
-        worker = Worker(settings, kind="embedded", clock=fixed_clock)
-        worker.start()
-        workers.append(worker)
-        return AdsdashApp(Engine(settings, clock=fixed_clock), worker=worker, read_only=read_only,
-                          clock=fixed_clock)
-
-    yield make
-    for worker in workers:
-        worker.stop()
-
-
-
 
 def ended(app, job_id):
     return lambda: (job := app.engine.store.job(job_id)) is not None and job.ended and job

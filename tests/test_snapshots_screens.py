@@ -15,8 +15,7 @@ import time
 from datetime import date
 
 import pytest
-from conftest import FAKE_CLI, make_settings, wait_ended
-from test_screens_jobs import SIZE, make_app  # noqa: F401  (fixture)
+from conftest import FAKE_CLI, SIZE, make_settings, wait_ended
 from textual.widgets import Input
 
 from adsdash.screens.client_detail import ClientDetailScreen
