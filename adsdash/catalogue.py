@@ -184,11 +184,16 @@ def build_request(
     return JobRequest(command, slug, args)
 
 
-def cli_argv(prefix: str, request: JobRequest) -> list[str]:
+def cli_prefix(prefix: str) -> list[str]:
+    """The command that runs ads_sync, split like a shell would (and never run through one)."""
     try:
         head = shlex.split(prefix) if isinstance(prefix, str) else []
     except ValueError as exc:
         raise RequestError(f"the ads_sync command {_show(prefix)} cannot be split: {exc}") from None
     if not head:
         raise RequestError("the ads_sync command is empty (set ADS_SYNC_CLI_COMMAND)")
-    return head + request.argv()
+    return head
+
+
+def cli_argv(prefix: str, request: JobRequest) -> list[str]:
+    return cli_prefix(prefix) + request.argv()

@@ -72,7 +72,6 @@ class Engine:
         if not self.workspace.exists():
             raise RequestError(f"no ads_sync clients folder at {self.workspace.root / 'configs' / 'clients'}")
         known = self.workspace.slugs()
-        catalogue.check_slug(slug, known)
         request = catalogue.build_request(command, slug, known_slugs=known, today=self.client_today(slug),
                                           start=start, end=end, scope=scope)
         return request, catalogue.cli_argv(self.settings.cli_command, request)
@@ -123,8 +122,7 @@ class Engine:
         root = Path(self.settings.ads_sync_path)
         checks["ads_sync_folder"] = {"ok": self.workspace.exists(), "detail": str(root.resolve())}
         try:
-            argv = catalogue.cli_argv(self.settings.cli_command, JobRequest("validate", "x", {}))[:-2]
-            exe = argv[0]
+            exe = catalogue.cli_prefix(self.settings.cli_command)[0]
             found = shutil.which(exe, path=os.environ.get("PATH")) or (
                 (root / exe).is_file() and str(root / exe))
             checks["cli"] = {"ok": bool(found), "detail": found or f"{exe!r} not found on PATH"}
