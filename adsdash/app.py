@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from textual import work
 from textual.app import App
 from textual.binding import Binding
 
@@ -12,7 +13,8 @@ from adsdash.catalogue import RequestError
 from adsdash.engine import Engine
 from adsdash.sanitize import one_line
 from adsdash.store import Job, system_clock
-from adsdash.tasks.worker import Worker
+
+WORKER_CHECK_SECONDS = 15.0  # how often the app looks for a live worker, and starts one if none
 
 
 class AdsdashApp(App[int]):
@@ -24,12 +26,14 @@ class AdsdashApp(App[int]):
         Binding("question_mark", "show_keys", "Keys", id="app.keys"),
     ]
 
-    def __init__(self, engine: Engine, *, worker: Worker | None = None, read_only: bool = False,
-                 clock: Callable[[], datetime] | None = None):
+    def __init__(self, engine: Engine, *, read_only: bool = False, clock: Callable[[], datetime] | None = None,
+                 ensure_worker: Callable[[], object] | None = None):
+        """`ensure_worker` starts a background worker if none is live (the app never runs jobs
+        itself: they must outlive it)."""
         super().__init__()
         self.engine = engine
-        self.worker_here = worker  # an embedded consumer this app owns, if any
         self.read_only = read_only
+        self.ensure_worker = ensure_worker
         self.clock = clock or engine.clock or system_clock
         if engine.settings.keymap:
             self.set_keymap(dict(engine.settings.keymap))
@@ -46,6 +50,16 @@ class AdsdashApp(App[int]):
     def on_mount(self) -> None:
         if self.read_only:
             self.sub_title = "read-only"
+        if self.ensure_worker is not None and not self.read_only:
+            self.set_interval(WORKER_CHECK_SECONDS, self._check_worker, name="worker-check")
+
+    @work(thread=True, exclusive=True, group="worker-check")
+    def _check_worker(self) -> None:
+        """A background worker that died is started again (the store says whether one lives)."""
+        try:
+            self.ensure_worker()
+        except Exception as exc:  # shown, never raised: the app goes on without a worker
+            self.call_from_thread(self.refuse, f"cannot start a background worker: {exc}")
 
     # -- the only way actions reach the engine ---------------------------
 
@@ -98,21 +112,6 @@ class AdsdashApp(App[int]):
 
         self.push_screen(KeysScreen(self.screen))
 
-    async def action_quit(self) -> None:
-        """ctrl+q (Textual's own quit key) asks first too."""
-        self.action_quit_app()
-
     def action_quit_app(self) -> None:
-        running = self.worker_here.running() if self.worker_here else []
-        if not running:
-            self.exit(0)
-            return
-        from adsdash.screens.dialogs import ConfirmDialog
-
-        def answer(ok: bool | None) -> None:
-            if ok:
-                self.exit(0)
-
-        self.push_screen(ConfirmDialog(
-            "Quit adsdash?",
-            f"{len(running)} job(s) still run in this app's worker; quitting cancels them."), answer)
+        """Jobs run in a worker of their own: quitting leaves them running, so nothing to ask."""
+        self.exit(0)

@@ -20,7 +20,8 @@ from adsdash.catalogue import RequestError
 from adsdash.config import ConfigError, Settings, load_settings
 from adsdash.engine import Engine
 from adsdash.output import Printer
-from adsdash.store import STATUSES, ensure_private_file
+from adsdash.datadir import prepare_file
+from adsdash.store import STATUSES
 
 FOLLOW_POLL_SECONDS = 0.05
 
@@ -60,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--dir", type=Path, default=Path("demo"))
     demo.add_argument("--clients", type=_positive, default=30)
     demo.add_argument("--read-only", action="store_true")
-    add("worker", "run a worker in the foreground (SIGINT/SIGTERM stop it cleanly)")
+    add("worker", "run a worker in the foreground (SIGINT/SIGTERM stop it cleanly)").add_argument(
+        "--background", action="store_true", help=argparse.SUPPRESS)  # how the app starts one, detached
     add("config", "show each setting, its value and where it came from")
     add("clients", "list clients with freshness")
     add("status", "data status of one client").add_argument("slug")
@@ -101,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
 def settings_from(args: argparse.Namespace, **overrides: Any) -> Settings:
     flags = {k: getattr(args, k, None) for k in ("ads_sync_path", "cli_command", "home", "workers")}
     flags.update({k: v for k, v in overrides.items() if v is not None and flags.get(k) is None})
-    return load_settings(flags, config_file=args.config)
+    return load_settings(flags, config_file=getattr(args, "config", None))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -133,12 +135,16 @@ def dispatch(args: argparse.Namespace, out: Printer) -> int:
         return open_demo(args)
     settings = settings_from(args)
     if cmd is None:
-        return open_app(settings, read_only=args.read_only)
+        return open_app(settings, read_only=args.read_only, config_file=getattr(args, "config", None))
     if cmd == "config":
         out.table(["setting", "value", "origin"], settings.describe(),
                   data={name: {"value": value, "origin": origin} for name, value, origin in settings.describe()})
         return 0
     if cmd == "worker":
+        if args.background:
+            from adsdash.tasks.background import run_background
+
+            return run_background(settings)
         from adsdash.tasks.worker import Worker
 
         logging.basicConfig(level=logging.INFO, stream=sys.stderr,
@@ -288,29 +294,29 @@ def open_demo(args: argparse.Namespace) -> int:
         create_workspace(root, clients=args.clients)
     sandbox_cli = f"{shlex.quote(sys.executable)} -m adsdash.sandbox"
     settings = settings_from(args, ads_sync_path=str(root), cli_command=sandbox_cli, home=str(root / ".adsdash"))
-    return open_app(settings, read_only=args.read_only)
+    return open_app(settings, read_only=args.read_only, config_file=getattr(args, "config", None))
 
 
-def open_app(settings: Settings, *, read_only: bool = False) -> int:
-    """Open the app; run an embedded worker when no live one is found (and not read-only)."""
+def open_app(settings: Settings, *, read_only: bool = False, config_file: Path | None = None) -> int:
+    """Open the app. Jobs run in a worker process, never in the app: without a live one, a
+    background worker is started for the data folder (not in read-only mode)."""
     from adsdash.app import AdsdashApp
-    from adsdash.tasks.worker import Worker
+    from adsdash.tasks import background
 
     engine = Engine(settings)
     # The terminal belongs to the app: log to a private file in the data folder instead.
-    log_file = settings.home / "adsdash.log"
-    ensure_private_file(log_file)
+    log_file = prepare_file(settings.home / "adsdash.log")
     logging.basicConfig(filename=log_file, level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    worker = None
-    if not read_only and not engine.store.live_workers():
-        worker = Worker(settings, kind="embedded")
-        worker.start()
-    try:
-        code = AdsdashApp(engine, worker=worker, read_only=read_only).run()
-    finally:
-        if worker is not None:
-            worker.stop("adsdash quit")
+
+    def ensure_worker() -> None:
+        if not engine.store.live_workers():
+            proc = background.spawn(settings, config_file)
+            logging.getLogger(__name__).info("started a background worker, pid %s", proc.pid)
+
+    if not read_only:
+        ensure_worker()
+    code = AdsdashApp(engine, read_only=read_only, ensure_worker=None if read_only else ensure_worker).run()
     return code or 0
 
 

@@ -3,6 +3,10 @@
 Shared by the app, the command line and worker processes, so: WAL, a busy timeout,
 one connection per thread, and every state change in one short write transaction.
 The row is the truth about a job; Huey's queue only carries job ids.
+
+One owner of the file's connections per process (`_Database`): nothing here opens or
+closes the file outside SQLite, since closing any descriptor of it would drop all of
+the process's POSIX locks, and another process could then delete the WAL under ours.
 """
 
 from __future__ import annotations
@@ -17,19 +21,33 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
-from adsdash.processes import pid_alive
+from adsdash.datadir import DataDirError, prepare_file
+from adsdash.processes import same_process, start_ticks
 
 QUEUED, STARTED, FINISHED, FAILED, CANCELLED = "queued", "started", "finished", "failed", "cancelled"
 STATUSES = (QUEUED, STARTED, FINISHED, FAILED, CANCELLED)
 ENDED = (FINISHED, FAILED, CANCELLED)
 HEARTBEAT_SECONDS = 2.0
 WORKER_TIMEOUT_SECONDS = 15.0  # a worker silent this long is gone
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+
+class StoreError(Exception):
+    """The job store cannot be used; the message is one line naming the file."""
+
+
+class Claim(Enum):
+    """What a worker's claim on a job found. Only CLAIMED may start the CLI."""
+    CLAIMED = "claimed"
+    PARKED = "parked"  # the client's turn is taken: handed back when it is free
+    ALREADY_RUNNING = "already running"  # a duplicate delivery
+    GONE = "gone"  # ended (cancelled, say) or deleted
 
 
 Clock = Callable[[], datetime]
@@ -70,6 +88,7 @@ class Job:
     line_count: int
     cancel_requested: bool
     parked: bool
+    output_note: str | None  # what happened to the output when the store could not take it
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Job:
@@ -78,7 +97,8 @@ class Job:
         row["argv"] = json.loads(row["argv"] or "[]")
         row["cancel_requested"] = bool(row["cancel_requested"])
         row["parked"] = bool(row["parked"])
-        row.pop("pgid", None)
+        for column in ("pgid", "proc_start"):
+            row.pop(column, None)
         return cls(**row)
 
     @property
@@ -97,6 +117,13 @@ class Job:
         data = asdict(self)
         data["job_id"] = data.pop("id")
         return data
+
+
+@dataclass(frozen=True)
+class LostJob:
+    job: Job
+    pgid: int | None
+    proc_start: int | None  # the CLI's start time: a pid reused since is not ours to kill
 
 
 @dataclass(frozen=True)
@@ -121,38 +148,51 @@ class WorkerInfo:
     started_at: str
     heartbeat: float
     stopped_at: str | None
+    proc_start: int | None = None
+
+    @property
+    def here(self) -> bool:
+        return self.host == socket.gethostname()
 
     def alive(self, now: float | None = None) -> bool:
+        """On this host, while its process exists (a paused worker is not lost); elsewhere,
+        while its heartbeat is recent."""
         if self.stopped_at:
             return False
-        if (now or time.time()) - self.heartbeat > WORKER_TIMEOUT_SECONDS:
-            return False
-        if self.host == socket.gethostname():
-            return pid_alive(self.pid)
-        return True
+        if self.here:
+            return same_process(self.pid, self.proc_start)
+        return (now or time.time()) - self.heartbeat <= WORKER_TIMEOUT_SECONDS
 
 
-def ensure_private_file(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-    os.close(fd)
+class _Database:
+    """The one owner of a database file's connections in this process: one per thread."""
 
+    _open: dict[Path, _Database] = {}
+    _open_lock = threading.Lock()
 
-class Store:
-    def __init__(self, path: Path | str, *, clock: Clock = system_clock):
-        """`clock` stamps job times (tests fix it); heartbeats always use real time."""
-        self.path = Path(path)
-        self.clock = clock
-        ensure_private_file(self.path)
+    def __init__(self, path: Path):
+        self.path = path
         self._local = threading.local()
-        self._migrate()
+        self.migrated = False
+        self.lock = threading.Lock()
 
-    def _now(self) -> str:
-        return iso(self.clock())
+    @classmethod
+    def of(cls, path: Path) -> _Database:
+        try:
+            key = path.resolve()
+        except OSError as exc:
+            raise StoreError(f"job store {path}: {exc.strerror or exc}") from None
+        with cls._open_lock:
+            database = cls._open.get(key)
+            if database is None:
+                try:
+                    prepare_file(key)  # created once, exclusively, before any connection
+                except DataDirError as exc:
+                    raise StoreError(str(exc)) from None
+                database = cls._open[key] = cls(key)
+            return database
 
-    # -- connections -------------------------------------------------------
-
-    def _conn(self) -> sqlite3.Connection:
+    def conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None, check_same_thread=False)
@@ -163,15 +203,44 @@ class Store:
             self._local.conn = conn
         return conn
 
+    def close_thread(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()  # through SQLite, which keeps the process's locks right
+            self._local.conn = None
+
+
+class Store:
+    def __init__(self, path: Path | str, *, clock: Clock = system_clock):
+        """`clock` stamps job times (tests fix it); heartbeats always use real time.
+        Every Store of one file in a process shares that file's connections."""
+        self.path = Path(path)
+        self.clock = clock
+        self._database = _Database.of(self.path)
+        with self._database.lock:
+            if not self._database.migrated:
+                try:
+                    self._migrate()
+                except sqlite3.DatabaseError as exc:
+                    raise StoreError(f"job store {self.path}: {exc} (check it with `adsdash store check`;"
+                                     f" copy it away with `adsdash store backup FILE`)") from None
+                self._database.migrated = True
+
+    def _now(self) -> str:
+        return iso(self.clock())
+
+    # -- connections -------------------------------------------------------
+
+    def _conn(self) -> sqlite3.Connection:
+        return self._database.conn()
+
     @property
     def db(self) -> sqlite_utils.Database:
         return sqlite_utils.Database(self._conn())
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        """Close this thread's connection (every Store of the file shares it)."""
+        self._database.close_thread()
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -189,31 +258,41 @@ class Store:
         db = self.db
         if db.execute("pragma user_version").fetchone()[0] >= SCHEMA_VERSION:
             return
-        with self._write():
-            db["jobs"].create(
-                {
-                    "id": int, "slug": str, "command": str, "args": str, "argv": str, "cwd": str,
-                    "status": str, "queued_at": str, "started_at": str, "finished_at": str,
-                    "exit_code": int, "error": str, "result": str, "pid": int, "pgid": int,
-                    "worker": str, "requested_by": str, "requested_from": str,
-                    "line_count": int, "cancel_requested": int, "parked": int,
-                },
-                pk="id", not_null={"slug", "command", "status", "queued_at"},
-                defaults={"line_count": 0, "cancel_requested": 0, "parked": 0},
-                if_not_exists=True,
-            )
-            db["jobs"].create_index(["slug", "id"], if_not_exists=True)
-            db["jobs"].create_index(["status", "id"], if_not_exists=True)
-            db.execute(
-                "create table if not exists lines (job_id integer not null, seq integer not null,"
-                " t real not null, stream text not null, text, primary key (job_id, seq)) without rowid"
-            )
-            db["workers"].create(
-                {"id": str, "host": str, "pid": int, "kind": str, "concurrency": int,
-                 "started_at": str, "heartbeat": float, "stopped_at": str},
-                pk="id", if_not_exists=True,
-            )
+        with self._write():  # read again inside: another process may have migrated meanwhile
+            version = db.execute("pragma user_version").fetchone()[0]
+            if version < 1:
+                self._create_v1(db)
+            if version < 2:
+                for table, column in (("jobs", "proc_start integer"), ("jobs", "output_note text"),
+                                      ("workers", "proc_start integer")):
+                    db.execute(f"alter table {table} add column {column}")
             db.execute(f"pragma user_version = {SCHEMA_VERSION}")
+
+    @staticmethod
+    def _create_v1(db: sqlite_utils.Database) -> None:
+        db["jobs"].create(
+            {
+                "id": int, "slug": str, "command": str, "args": str, "argv": str, "cwd": str,
+                "status": str, "queued_at": str, "started_at": str, "finished_at": str,
+                "exit_code": int, "error": str, "result": str, "pid": int, "pgid": int,
+                "worker": str, "requested_by": str, "requested_from": str,
+                "line_count": int, "cancel_requested": int, "parked": int,
+            },
+            pk="id", not_null={"slug", "command", "status", "queued_at"},
+            defaults={"line_count": 0, "cancel_requested": 0, "parked": 0},
+            if_not_exists=True,
+        )
+        db["jobs"].create_index(["slug", "id"], if_not_exists=True)
+        db["jobs"].create_index(["status", "id"], if_not_exists=True)
+        db.execute(
+            "create table if not exists lines (job_id integer not null, seq integer not null,"
+            " t real not null, stream text not null, text, primary key (job_id, seq)) without rowid"
+        )
+        db["workers"].create(
+            {"id": str, "host": str, "pid": int, "kind": str, "concurrency": int,
+             "started_at": str, "heartbeat": float, "stopped_at": str},
+            pk="id", if_not_exists=True,
+        )
 
     # -- jobs --------------------------------------------------------------
 
@@ -277,43 +356,53 @@ class Store:
 
     # -- the life of a job --------------------------------------------------
 
-    def try_start(self, job_id: int, worker: str) -> str:
-        """Claim the job for `worker`. Returns STARTED, or QUEUED if it must wait its turn
-        (parked until the client's running job ends), or the status it already ended with."""
+    def claim(self, job_id: int, worker: str) -> Claim:
+        """Take the job for `worker`, in one transaction, so that of any number of deliveries
+        of one job exactly one is CLAIMED. A job whose client is busy is parked."""
         with self._write() as conn:
             row = conn.execute("select slug, status from jobs where id = ?", (job_id,)).fetchone()
-            if row is None:
-                return CANCELLED
-            if row["status"] != QUEUED:
-                return row["status"]
+            if row is None or row["status"] in ENDED:
+                return Claim.GONE
+            if row["status"] == STARTED:
+                return Claim.ALREADY_RUNNING
             blocked = conn.execute(
                 "select 1 from jobs where slug = ? and (status = ? or (status = ? and id < ?)) limit 1",
                 (row["slug"], STARTED, QUEUED, job_id)).fetchone()
             if blocked:
                 conn.execute("update jobs set parked = 1 where id = ?", (job_id,))
-                return QUEUED
+                return Claim.PARKED
             conn.execute("update jobs set status = ?, started_at = ?, worker = ?, parked = 0 where id = ?",
                          (STARTED, self._now(), worker, job_id))
-        return STARTED
+        return Claim.CLAIMED
 
-    def set_process(self, job_id: int, pid: int, pgid: int) -> None:
-        self._conn().execute("update jobs set pid = ?, pgid = ? where id = ?", (pid, pgid, job_id))
+    def set_command(self, job_id: int, argv: Sequence[str], cwd: str) -> None:
+        """What the worker really runs (rebuilt from its own settings), for the record."""
+        self._conn().execute("update jobs set argv = ?, cwd = ? where id = ?", (json.dumps(list(argv)), cwd, job_id))
 
-    def process_group(self, job_id: int) -> int | None:
-        row = self._conn().execute("select pgid from jobs where id = ?", (job_id,)).fetchone()
-        return row["pgid"] if row else None
+    def set_process(self, job_id: int, pid: int) -> None:
+        """The CLI's pid (also its process group) and start time, so recovery can tell it from a
+        later process that got the same pid."""
+        self._conn().execute("update jobs set pid = ?, pgid = ?, proc_start = ? where id = ?",
+                             (pid, pid, start_ticks(pid), job_id))
 
-    def finish(self, job_id: int, status: str, *, exit_code: int | None = None, error: str | None = None,
-               result: str | None = None) -> list[int]:
-        """End a queued or started job. Returns the job ids now due to be enqueued again."""
+    def finish(self, job_id: int, status: str, *, worker: str | None = None, exit_code: int | None = None,
+               error: str | None = None, result: str | None = None, output_note: str | None = None) -> list[int]:
+        """End a job. With `worker`: only the run that worker claimed (still started by it);
+        without: only a job still queued. Anything else is left as it is (a duplicate or a
+        race lost), so a job ends once. Returns the job ids now due to be enqueued again."""
         assert status in ENDED
         with self._write() as conn:
-            row = conn.execute("select slug, status from jobs where id = ?", (job_id,)).fetchone()
-            if row is None or row["status"] in ENDED:
+            row = conn.execute("select slug, status, worker from jobs where id = ?", (job_id,)).fetchone()
+            if row is None:
+                return []
+            if worker is None and row["status"] != QUEUED:
+                return []
+            if worker is not None and (row["status"] != STARTED or row["worker"] != worker):
                 return []
             conn.execute(
-                "update jobs set status = ?, finished_at = ?, exit_code = ?, error = ?, result = ?, parked = 0"
-                " where id = ?", (status, self._now(), exit_code, error, result, job_id))
+                "update jobs set status = ?, finished_at = ?, exit_code = ?, error = ?, result = ?, parked = 0,"
+                " output_note = ? where id = ?",
+                (status, self._now(), exit_code, error, result, output_note, job_id))
             return self._unpark(conn, row["slug"])
 
     @staticmethod
@@ -399,12 +488,13 @@ class Store:
             f" order by seq {order} limit 1", (job_id, bound, pattern)).fetchone()
         return row[0] if row else None
 
-    # -- workers -----------------------------------------------------------
+    # -- workers ---------------------------------------------------------
 
     def register_worker(self, worker_id: str, *, kind: str, concurrency: int) -> None:
         self.db["workers"].upsert(
             {"id": worker_id, "host": socket.gethostname(), "pid": os.getpid(), "kind": kind,
-             "concurrency": concurrency, "started_at": self._now(), "heartbeat": time.time(), "stopped_at": None},
+             "concurrency": concurrency, "started_at": self._now(), "heartbeat": time.time(), "stopped_at": None,
+             "proc_start": start_ticks(os.getpid())},
             pk="id")
 
     def heartbeat(self, worker_id: str) -> None:
@@ -421,10 +511,32 @@ class Store:
         return [w for w in self.workers() if w.alive(now)]
 
     def prune_workers(self, keep_seconds: float = 86400.0) -> None:
-        self._conn().execute("delete from workers where heartbeat < ?", (time.time() - keep_seconds,))
+        """Forget workers gone for a day (a paused one on this host is not gone)."""
+        cutoff = time.time() - keep_seconds
+        gone = [w.id for w in self.workers() if w.heartbeat < cutoff and not w.alive()]
+        self._conn().executemany("delete from workers where id = ?", [(g,) for g in gone])
 
-    def lost_jobs(self) -> list[tuple[Job, int | None]]:
-        """Started jobs whose worker is gone, with their process group."""
+    def lost_jobs(self) -> list[LostJob]:
+        """Started jobs whose worker is gone, with what identifies their CLI process."""
         live = {w.id for w in self.live_workers()}
         rows = self._conn().execute("select * from jobs where status = ?", (STARTED,)).fetchall()
-        return [(Job.from_row(r), r["pgid"]) for r in rows if r["worker"] not in live]
+        return [LostJob(Job.from_row(r), r["pgid"], r["proc_start"]) for r in rows if r["worker"] not in live]
+
+    # -- the file ----------------------------------------------------------
+
+    def quick_check(self) -> list[str]:
+        """SQLite's quick_check: ["ok"] when the file is sound, else the problems it found."""
+        try:
+            return [r[0] for r in self._conn().execute("pragma quick_check")]
+        except sqlite3.DatabaseError as exc:
+            return [str(exc)]
+
+    def backup(self, dest: Path) -> None:
+        """A consistent copy while others read and write (SQLite's online backup)."""
+        fd = os.open(dest, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)  # a new file: job output is private
+        os.close(fd)
+        target = sqlite3.connect(dest)
+        try:
+            self._conn().backup(target)
+        finally:
+            target.close()

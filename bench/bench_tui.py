@@ -205,7 +205,7 @@ async def stream(root: Path, rate: int, seconds: float, press_keys: bool) -> dic
     os.environ["BENCH_RATE"], os.environ["BENCH_SECONDS"] = str(rate), str(seconds)
     worker = Worker(settings, kind="embedded")
     worker.start()
-    app = AdsdashApp(Engine(settings), worker=worker)
+    app = AdsdashApp(Engine(settings))
     keys: list[float] = []
     keys_painted: list[float] = []
     line_lag: list[float] = []

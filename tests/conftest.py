@@ -103,15 +103,15 @@ def sandbox_settings(tmp_path, monkeypatch):
 
 @pytest.fixture
 def make_app():
-    """make_app(settings, read_only=False) -> a real AdsdashApp with its own embedded worker."""
+    """make_app(settings, read_only=False) -> a real AdsdashApp, and a real worker (a Huey
+    consumer in this process, as the background worker runs one) that stops after the test."""
     workers: list[Worker] = []
 
     def make(settings, *, read_only: bool = False) -> AdsdashApp:
         worker = Worker(settings, kind="embedded", clock=fixed_clock)
         worker.start()
         workers.append(worker)
-        return AdsdashApp(Engine(settings, clock=fixed_clock), worker=worker, read_only=read_only,
-                          clock=fixed_clock)
+        return AdsdashApp(Engine(settings, clock=fixed_clock), read_only=read_only, clock=fixed_clock)
 
     yield make
     for worker in workers:

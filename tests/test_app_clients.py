@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shlex
 import shutil
 import sys
@@ -11,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import make_settings, until  # noqa: F401  (until: shared with other test modules)
+from conftest import make_settings, until, wait_ended  # noqa: F401  (until: shared with other test modules)
 from textual.command import CommandPalette
 from textual.widgets import Input
 
@@ -64,7 +65,7 @@ def sandbox_worker(sandbox_settings):
 
 @pytest.fixture
 def app(sandbox_settings, sandbox_worker) -> AdsdashApp:
-    return AdsdashApp(Engine(sandbox_settings), worker=sandbox_worker)
+    return AdsdashApp(Engine(sandbox_settings))
 
 
 
@@ -110,7 +111,7 @@ async def test_lists_the_30_clients_worst_first(app):
         assert cell_text(screen, slug_of("broken_state"), "fresh") == "! error"
         assert cell_text(screen, slug_of("stale_lock"), "lock").startswith("stale ")
         summary = screen.query_one(SummaryBar).summary
-        assert summary.total == 30 and summary.kinds[Kind.ERROR] == 1 and summary.worker == "embedded worker"
+        assert summary.total == 30 and summary.kinds[Kind.ERROR] == 1 and summary.worker == f"embedded worker pid {os.getpid()}"
         assert screen.table.selected_slug == slug_of("broken_state")
 
 
@@ -319,7 +320,7 @@ async def test_outside_text_in_a_client_name_renders_safely(sandbox_settings, sa
     evil = "Evil [/] [bold red]Co[/bold red] \x1b]0;pwned\x07\x1b[2J\x1b[31mred"
     (ads_dir / "configs" / "clients" / "evil.yaml").write_text(
         "client_name: " + json.dumps(evil) + "\ntime_zone: America/Chicago\n")
-    app = AdsdashApp(Engine(sandbox_settings), worker=sandbox_worker)
+    app = AdsdashApp(Engine(sandbox_settings))
     async with app.run_test(size=SIZE) as pilot:
         screen = await loaded(pilot)
         await select(pilot, "evil")
@@ -342,7 +343,7 @@ async def test_outside_text_in_a_client_name_renders_safely(sandbox_settings, sa
 
 async def test_a_keymap_overrides_a_binding_by_id(sandbox_settings, sandbox_worker):
     settings = dataclasses.replace(sandbox_settings, keymap={"clients.validate": "x", "app.quit": "ctrl+w"})
-    app = AdsdashApp(Engine(settings), worker=sandbox_worker)
+    app = AdsdashApp(Engine(settings))
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
         await select(pilot, "priority-roofing")
@@ -352,7 +353,6 @@ async def test_a_keymap_overrides_a_binding_by_id(sandbox_settings, sandbox_work
         assert [j.command for j in app.engine.store.jobs()] == ["validate"]
         await pilot.press("q")
         assert app.is_running
-        await until(pilot, lambda: not app.worker_here.running(), 20)
         await pilot.press("ctrl+w")
     assert app.return_value == 0
 
@@ -396,9 +396,7 @@ async def test_q_exits_with_0(app):
     assert app.return_value == 0
 
 
-async def test_q_asks_first_while_the_embedded_worker_runs_a_job(app, ads_dir, monkeypatch):
-    from adsdash.screens.dialogs import ConfirmDialog
-
+async def test_q_quits_at_once_and_leaves_a_running_job_running(app, ads_dir, monkeypatch):
     slug = "priority-roofing"
     config = ads_dir / "configs" / "clients" / f"{slug}.yaml"
     config.write_text(config.read_text() + "sandbox: {delay_factor: 30}\n")
@@ -406,14 +404,12 @@ async def test_q_asks_first_while_the_embedded_worker_runs_a_job(app, ads_dir, m
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
         job = app.submit_job("validate", slug)
-        await until(pilot, lambda: app.worker_here.running(), 10, "the job to start")
+        await until(pilot, lambda: app.engine.store.job(job.id).status == "started", 10, "the job to start")
         await pilot.press("q")
-        assert isinstance(app.screen, ConfirmDialog) and "1 job(s)" in app.screen.body
-        await pilot.press("n")
-        assert app.is_running and isinstance(app.screen, ClientsScreen)
-        await pilot.press("q", "y")
-    assert app.return_value == 0
-    assert not app.engine.store.job(job.id).ended or app.engine.store.job(job.id).status != "finished"
+        await pilot.pause(0.1)
+    assert app.return_value == 0  # asked nothing
+    assert app.engine.store.job(job.id).status == "started"  # cancelled nothing
+    assert wait_ended(app.engine, job.id).status == "finished"
 
 
 # -- start -------------------------------------------------------------------

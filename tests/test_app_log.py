@@ -48,7 +48,7 @@ async def test_the_log_renders_sgr_colours_and_lets_no_other_escape_through(fake
 
 
 async def test_dirty_output_is_shown_clean_and_stderr_is_marked(fake_engine, worker):
-    app = AdsdashApp(fake_engine, worker=worker)
+    app = AdsdashApp(fake_engine)
     async with app.run_test(size=SIZE) as pilot:
         screen = await loaded(pilot)
         await select(pilot, "dirty")
@@ -67,7 +67,7 @@ async def test_dirty_output_is_shown_clean_and_stderr_is_marked(fake_engine, wor
 
 
 async def test_the_pane_follows_the_selected_client_and_switches_jobs(fake_engine, worker):
-    app = AdsdashApp(fake_engine, worker=worker)
+    app = AdsdashApp(fake_engine)
     async with app.run_test(size=SIZE) as pilot:
         screen = await loaded(pilot)
         for slug in ("ok", "ok-2"):
@@ -86,7 +86,7 @@ async def test_the_pane_follows_the_selected_client_and_switches_jobs(fake_engin
 
 async def test_switching_to_a_long_job_loads_its_tail(fake_engine, worker, monkeypatch):
     monkeypatch.setenv("FAKE_LINES", "12000")
-    app = AdsdashApp(fake_engine, worker=worker)
+    app = AdsdashApp(fake_engine)
     async with app.run_test(size=SIZE) as pilot:
         screen = await loaded(pilot)
         job = app.submit_job("validate", "flood")
@@ -113,7 +113,7 @@ async def press_and_time(app, key: str, done) -> float:
 
 async def test_a_flood_never_freezes_the_app(fake_engine, worker, monkeypatch):
     monkeypatch.setenv("FAKE_LINES", "300000")
-    app = AdsdashApp(fake_engine, worker=worker)
+    app = AdsdashApp(fake_engine)
     async with app.run_test(size=SIZE) as pilot:
         screen: ClientsScreen = await loaded(pilot)
         await select(pilot, "flood")
@@ -132,7 +132,7 @@ async def test_a_flood_never_freezes_the_app(fake_engine, worker, monkeypatch):
 
 
 async def test_stderr_only_failure_shows_exit_code_and_error(fake_engine, worker):
-    app = AdsdashApp(fake_engine, worker=worker)
+    app = AdsdashApp(fake_engine)
     async with app.run_test(size=SIZE) as pilot:
         screen = await loaded(pilot)
         await select(pilot, "stderr-only")

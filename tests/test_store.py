@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 import stat
 
-from adsdash.store import CANCELLED, FINISHED, QUEUED, STARTED, Store
+from adsdash.store import CANCELLED, FAILED, FINISHED, STARTED, Claim, Store
 from adsdash.tasks.worker import Worker
 
 
@@ -31,28 +31,44 @@ def test_one_client_one_turn_in_queue_order(tmp_path):
     store = Store(tmp_path / "jobs.db")
     a, b, c = new_job(store), new_job(store), new_job(store)
     other = new_job(store, "other")
-    assert store.try_start(c.id, "w") == QUEUED  # an older job of the client waits
-    assert store.try_start(a.id, "w") == STARTED
-    assert store.try_start(b.id, "w") == QUEUED  # parked behind a
-    assert store.try_start(other.id, "w") == STARTED  # other clients are free
+    assert store.claim(c.id, "w") is Claim.PARKED  # an older job of the client waits
+    assert store.claim(a.id, "w") is Claim.CLAIMED
+    assert store.claim(b.id, "w") is Claim.PARKED  # parked behind a
+    assert store.claim(other.id, "w") is Claim.CLAIMED  # other clients are free
     # the oldest parked job is handed back first, one at a time
-    assert store.finish(a.id, FINISHED, exit_code=0) == [b.id]
-    assert store.finish(other.id, FINISHED, exit_code=0) == []
-    assert store.try_start(b.id, "w") == STARTED
-    assert store.try_start(c.id, "w") == QUEUED
-    assert store.finish(b.id, FINISHED, exit_code=0) == [c.id]
-    assert store.try_start(c.id, "w") == STARTED
-    assert store.try_start(c.id, "w") == STARTED  # a duplicate message is a no-op
+    assert store.finish(a.id, FINISHED, worker="w", exit_code=0) == [b.id]
+    assert store.finish(other.id, FINISHED, worker="w", exit_code=0) == []
+    assert store.claim(b.id, "w") is Claim.CLAIMED
+    assert store.claim(c.id, "w") is Claim.PARKED
+    assert store.finish(b.id, FINISHED, worker="w", exit_code=0) == [c.id]
+    assert store.claim(c.id, "w") is Claim.CLAIMED
+
+
+def test_a_job_is_claimed_once_and_ended_once(tmp_path):
+    store = Store(tmp_path / "jobs.db")
+    job = new_job(store)
+    assert store.claim(job.id, "w1") is Claim.CLAIMED
+    assert store.claim(job.id, "w1") is Claim.ALREADY_RUNNING  # a duplicate delivery, same worker
+    assert store.claim(job.id, "w2") is Claim.ALREADY_RUNNING  # ... or another one
+    store.finish(job.id, FINISHED, worker="w2", exit_code=0)  # not w2's run: no effect
+    store.finish(job.id, CANCELLED)  # not queued: no effect
+    assert store.job(job.id).status == STARTED
+    store.finish(job.id, FINISHED, worker="w1", exit_code=0)
+    store.finish(job.id, FAILED, worker="w1", error="late")  # ended already: no effect
+    done = store.job(job.id)
+    assert (done.status, done.exit_code, done.error) == (FINISHED, 0, None)
+    assert store.claim(job.id, "w3") is Claim.GONE
+    assert store.claim(12345, "w3") is Claim.GONE
 
 
 def test_cancelling_a_waiting_job_frees_the_next(tmp_path):
     store = Store(tmp_path / "jobs.db")
     a, b = new_job(store), new_job(store)
-    assert store.try_start(b.id, "w") == QUEUED  # parked: a is older
+    assert store.claim(b.id, "w") is Claim.PARKED  # parked: a is older
     job, due = store.request_cancel(a.id)
     assert job.status == CANCELLED and due == [b.id]
-    assert store.try_start(a.id, "w") == CANCELLED
-    assert store.try_start(b.id, "w") == STARTED
+    assert store.claim(a.id, "w") is Claim.GONE
+    assert store.claim(b.id, "w") is Claim.CLAIMED
     job, due = store.request_cancel(b.id)
     assert job.status == STARTED and job.cancel_requested and due == []
 

@@ -62,9 +62,8 @@ def load_snapshot(app: AdsdashApp, *, first: bool = False) -> Snapshot:
     store = engine.store
     latest, active = store.latest_by_slug(), store.active_by_slug()
     counts = store.counts(since=iso(now - timedelta(hours=24)))
-    live = [] if app.worker_here else store.live_workers()
-    summary = summarize((c.freshness.kind for c in clients), counts, embedded=app.worker_here is not None,
-                        live=live, read_only=app.read_only, problem=problem)
+    summary = summarize((c.freshness.kind for c in clients), counts, live=store.live_workers(),
+                        read_only=app.read_only, problem=problem)
     return Snapshot(build_rows(clients, latest, active, now), {c.slug: c for c in clients}, summary)
 
 

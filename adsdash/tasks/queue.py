@@ -9,7 +9,6 @@ so a lost wake-up costs at most `wait_seconds`.
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import select
@@ -21,7 +20,8 @@ from typing import Callable
 from huey import Huey
 from huey.storage import SqliteStorage
 
-from adsdash.store import ensure_private_file
+from adsdash.datadir import DataDirError, open_fifo_for_writing, prepare_file, prepare_folder
+from adsdash.store import StoreError
 
 log = logging.getLogger(__name__)
 TASK_NAME = "adsdash.run_job"
@@ -31,12 +31,12 @@ class WakeListener:
     """A FIFO that other processes write to; wakes this process's waiting dequeues."""
 
     def __init__(self, wake_dir: Path):
-        wake_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        prepare_folder(wake_dir)
         self.path = wake_dir / f"{os.getpid()}-{uuid.uuid4().hex[:8]}.fifo"
         os.mkfifo(self.path, 0o600)
-        self._read_fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK)
+        self._read_fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
         # Holding a write end ourselves keeps the FIFO from reporting EOF forever.
-        self._keep_fd = os.open(self.path, os.O_WRONLY | os.O_NONBLOCK)
+        self._keep_fd = os.open(self.path, os.O_WRONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
         self._cond = threading.Condition()
         self._generation = 0
         self._closed = False
@@ -98,12 +98,12 @@ def wake_all(wake_dir: Path) -> int:
             continue
         path = wake_dir / name
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+            fd = open_fifo_for_writing(path)
         except OSError as exc:
-            if exc.errno in (errno.ENXIO, errno.ENOENT):  # no reader: its process is gone
-                path.unlink(missing_ok=True)
-            else:
-                log.warning("cannot wake %s: %s", path, exc)
+            log.warning("cannot wake %s: %s", path, exc)
+            continue
+        if fd is None:  # no reader: its process is gone
+            path.unlink(missing_ok=True)
             continue
         try:
             os.write(fd, b".")
@@ -158,7 +158,10 @@ class WakingSqliteStorage(SqliteStorage):
 
 def make_huey(queue_path: Path, wake_dir: Path, run_job: Callable[[int], None]) -> tuple[Huey, Callable]:
     """The Huey instance and its one task, `run_job(job_id)`, registered under a fixed name."""
-    ensure_private_file(queue_path)
+    try:
+        prepare_file(queue_path)  # created once, exclusively, before any connection
+    except DataDirError as exc:
+        raise StoreError(str(exc)) from None
     huey = Huey(
         "adsdash",
         storage_class=WakingSqliteStorage,

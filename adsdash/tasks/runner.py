@@ -2,7 +2,12 @@
 
 Both pipes are read by one selector loop, so stdout and stderr interleave in arrival
 order and the loop can also flush, watch for a cancel and escalate signals. The child
-gets its own session and process group; signals go to the whole group.
+gets its own session and process group; signals go to the whole group, and to any
+descendant that left it (setsid).
+
+The store is our bookkeeping, the CLI is the operator's data job: when a store write
+fails (disk full, I/O error), the CLI runs on; its lines wait in memory (up to a bound,
+then they are counted as dropped) and are written when the store takes them again.
 """
 
 from __future__ import annotations
@@ -12,15 +17,17 @@ import os
 import re
 import selectors
 import signal
+import sqlite3
 import subprocess
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from adsdash.processes import signal_group
+from adsdash.processes import descendants, kill_if_same, signal_group
 from adsdash.sanitize import one_line
-from adsdash.store import CANCELLED, FAILED, FINISHED, Job, Store
+from adsdash.store import CANCELLED, FAILED, FINISHED, Store
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +36,9 @@ CANCEL_POLL_SECONDS = 0.1
 DRAIN_SECONDS = 0.5  # after the CLI exits, how long a grandchild may keep the pipes open
 MAX_LINE_BYTES = 1 << 20
 READ_BYTES = 1 << 16
+STORE_RETRY_SECONDS = 1.0  # after a failed store write, the next try
+BACKLOG_BYTES = 256 << 20  # output held in memory while the store refuses it; beyond, lines are dropped
+STORE_FAULTS = (sqlite3.Error, OSError)
 # `2025-10-13 08:00:01,123 - ERROR - ads_sync - message`
 LOG_RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} - (\w+) - [^ ]+ - (.*)$")
 
@@ -39,6 +49,7 @@ class Outcome:
     exit_code: int | None
     error: str | None
     result: str | None
+    output_note: str | None = None
 
 
 def _decode(raw: bytes) -> str | bytes:
@@ -62,11 +73,13 @@ def describe_exit(code: int) -> str:
 
 
 class JobRun:
-    """Runs `job.argv` in `job.cwd`; owned by one worker thread from spawn to reap."""
+    """Runs `argv` in `cwd` for job `job_id`; owned by one worker thread from spawn to reap."""
 
-    def __init__(self, store: Store, job: Job, *, grace_seconds: float = 2.0):
+    def __init__(self, store: Store, job_id: int, argv: Sequence[str], cwd: str, *, grace_seconds: float = 2.0):
         self.store = store
-        self.job = job
+        self.job_id = job_id
+        self.argv = list(argv)
+        self.cwd = cwd
         self.grace_seconds = grace_seconds
         self._cancel_reason: str | None = None
         self._lock = threading.Lock()
@@ -74,6 +87,13 @@ class JobRun:
         self._pending: list[tuple[int, float, str, str | bytes]] = []
         self._tail: deque[tuple[str, str]] = deque(maxlen=200)
         self._last_error: str | None = None
+        # Store faults: the first one's line and reason, what is held, what was dropped.
+        self._fault: tuple[int, str] | None = None
+        self._retry_at = 0.0
+        self._held_bytes = 0
+        self._dropped: list[int] = []  # first and last dropped seq
+        self._dropped_count = 0
+        self._victims: dict[int, int] = {}  # descendants seen at cancel: pid -> start ticks
 
     def cancel(self, reason: str = "cancelled") -> None:
         with self._lock:
@@ -82,6 +102,8 @@ class JobRun:
     # -- output ------------------------------------------------------------
 
     def _add_lines(self, stream: str, parts: list[bytes], now: float) -> None:
+        if self._fault is not None and not self._hold(parts):
+            return
         pending, tail = self._pending, self._tail
         for raw in parts:
             self._seq += 1
@@ -95,26 +117,72 @@ class JobRun:
                 if match and match.group(1) == "ERROR":
                     self._last_error = match.group(2)
 
-    def _flush(self) -> None:
-        if self._pending:
-            batch, self._pending = self._pending, []
-            self.store.append_lines(self.job.id, batch)
+    def _hold(self, parts: list[bytes]) -> bool:
+        """While the store refuses writes: keep lines within the memory bound, else count them dropped."""
+        size = sum(len(raw) for raw in parts) + 64 * len(parts)
+        if self._held_bytes + size <= BACKLOG_BYTES:
+            self._held_bytes += size
+            return True
+        first, last = self._seq + 1, self._seq + len(parts)
+        self._seq = last
+        self._dropped = [self._dropped[0] if self._dropped else first, last]
+        self._dropped_count += len(parts)
+        return False
+
+    def _flush(self) -> bool:
+        """Write pending lines; False (lines kept) if the store refused them."""
+        if not self._pending:
+            return True
+        if self._fault is not None and time.monotonic() < self._retry_at:
+            return False
+        try:
+            self.store.append_lines(self.job_id, self._pending)
+        except STORE_FAULTS as exc:
+            if self._fault is None:
+                self._fault = (self._pending[0][0], one_line(str(exc), 120))
+                log.error("job %s: store write failed at line %d (%s); the CLI runs on, its lines wait",
+                          self.job_id, self._pending[0][0], exc)
+            self._retry_at = time.monotonic() + STORE_RETRY_SECONDS
+            return False
+        self._pending = []
+        self._held_bytes = 0
+        return True
+
+    def flush_all(self) -> None:
+        """After the run: write what is held, or raise the store's error (the worker retries)."""
+        self._retry_at = 0.0
+        if not self._flush():
+            raise sqlite3.OperationalError(self._fault[1] if self._fault else "store write failed")
+
+    def output_note(self) -> str | None:
+        """What the store's trouble did to this job's output, in a line; None if nothing."""
+        if self._fault is None:
+            return None
+        line, reason = self._fault
+        note = f"store writes failed from line {line:,} ({reason})"
+        if self._dropped_count:
+            first, last = self._dropped
+            return f"{note}; {self._dropped_count:,} lines not kept (lines {first:,}–{last:,}), the rest written late"
+        return f"{note}; every line was held and written late"
 
     # -- the run -----------------------------------------------------------
 
     def run(self) -> Outcome:
-        job = self.job
-        if not os.path.isdir(job.cwd):
-            return Outcome(FAILED, None, f"ads_sync folder not found: {job.cwd}", None)
+        """Run the CLI to its end. Store faults are held, not raised: see flush_all()."""
+        if not os.path.isdir(self.cwd):
+            return Outcome(FAILED, None, f"ads_sync folder not found: {self.cwd}", None)
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         try:
             proc = subprocess.Popen(
-                job.argv, cwd=job.cwd, env=env, stdin=subprocess.DEVNULL,
+                self.argv, cwd=self.cwd, env=env, stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, bufsize=0,
             )
         except OSError as exc:
-            return Outcome(FAILED, None, one_line(f"cannot start ads_sync ({job.argv[0]}): {exc.strerror or exc}"), None)
-        self.store.set_process(job.id, proc.pid, proc.pid)
+            return Outcome(FAILED, None, one_line(f"cannot start ads_sync ({self.argv[0]}): {exc.strerror or exc}"), None)
+        try:
+            self.store.set_process(self.job_id, proc.pid)
+        except STORE_FAULTS as exc:  # recovery then cannot kill it by mistake: it finds no pid
+            log.error("job %s: cannot record pid %s: %s", self.job_id, proc.pid, exc)
         try:
             code = self._pump(proc)
         finally:
@@ -140,7 +208,8 @@ class JobRun:
                 now = time.monotonic()
                 if self._pending and not first_pending:
                     first_pending = now
-                timeout = 0.0 if self._pending else CANCEL_POLL_SECONDS
+                flush_due = self._pending and (self._fault is None or now >= self._retry_at)
+                timeout = 0.0 if flush_due else CANCEL_POLL_SECONDS
                 events = sel.select(timeout) if sel.get_map() else (time.sleep(timeout) or [])
                 wall = time.time()
                 for key, _ in events:
@@ -182,8 +251,8 @@ class JobRun:
                 if next_signal_at is not None and now >= next_signal_at and code is None:
                     sig = next(signals, None)
                     if sig is not None:
-                        log.info("job %s: sending %s to process group %s", self.job.id, sig.name, proc.pid)
-                        signal_group(proc.pid, sig)
+                        log.info("job %s: sending %s to process group %s", self.job_id, sig.name, proc.pid)
+                        self._signal_tree(proc.pid, sig)
                         next_signal_at = now + (self.grace_seconds if sig != signal.SIGKILL else 5.0)
         finally:
             for key in list(sel.get_map().values()):
@@ -199,15 +268,31 @@ class JobRun:
         with self._lock:
             if self._cancel_reason:
                 return True
-        if self.store.cancel_requested(self.job.id):
+        try:
+            requested = self.store.cancel_requested(self.job_id)
+        except STORE_FAULTS as exc:
+            log.warning("job %s: cannot read the cancel flag: %s", self.job_id, exc)
+            return False
+        if requested:
             self.cancel("cancelled by request")
             return True
         return False
 
+    def _signal_tree(self, pid: int, sig: int) -> None:
+        """The CLI's group, and every descendant that left it for a session of its own."""
+        self._victims.update(descendants(pid))
+        signal_group(pid, sig)
+        for child, ticks in self._victims.items():
+            kill_if_same(child, ticks, sig)
+
     def _reap_group(self, pgid: int) -> None:
-        """Whatever the CLI left behind in its group (a grandchild on our pipe) goes too."""
+        """Whatever the CLI left behind in its group (a grandchild on our pipe) goes too, and
+        after a cancel, the descendants that left the group."""
         if signal_group(pgid, signal.SIGKILL):
-            log.warning("job %s: killed processes left in group %s after the CLI exited", self.job.id, pgid)
+            log.warning("job %s: killed processes left in group %s after the CLI exited", self.job_id, pgid)
+        if self._cancel_reason:
+            for child, ticks in self._victims.items():
+                kill_if_same(child, ticks, signal.SIGKILL)
 
     def _outcome(self, code: int) -> Outcome:
         if self._cancel_reason:

@@ -1,9 +1,17 @@
 """The worker: a Huey consumer of thread workers, heartbeats, and recovery of lost jobs.
 
-It runs standalone (`adsdash worker`, owning SIGINT/SIGTERM) or embedded in another
-process (the app), where it never touches signal handlers. Huey forgets a task whose
-consumer was SIGKILLed mid-run; the store does not: any worker that starts, and every
-live worker now and then, fails the jobs of dead workers and kills their process groups.
+It runs in its own process: in the foreground (`adsdash worker`, for systemd), or in
+the background, detached from any terminal (started by the app, see background.py);
+tests also run one inside their own process, where it never touches signal handlers.
+
+Exactly once: a delivery runs the CLI only if its claim on the job row says CLAIMED, so
+a duplicate message, a re-send by recovery or a retried Huey task starts nothing.
+A job row is data, not instructions: the worker rebuilds the argv from the job's
+command, slug and arguments with its own settings and the catalogue's checks.
+
+Huey forgets a task whose consumer was SIGKILLed mid-run; the store does not: any worker
+that starts, and every live worker now and then, fails the jobs of dead workers and
+kills their CLI's process group, if it is still the process the job started.
 """
 
 from __future__ import annotations
@@ -19,11 +27,14 @@ from datetime import timedelta
 
 from huey.consumer import Consumer
 
+from adsdash.catalogue import RequestError
 from adsdash.config import Settings
-from adsdash.store import FAILED, HEARTBEAT_SECONDS, STARTED, Clock, Store, iso, system_clock
-from adsdash.processes import signal_group
+from adsdash.engine import Engine
+from adsdash.processes import same_process, signal_group, start_ticks
+from adsdash.sanitize import one_line
+from adsdash.store import FAILED, HEARTBEAT_SECONDS, Claim, Clock, Job, iso, system_clock
 from adsdash.tasks.queue import make_huey
-from adsdash.tasks.runner import JobRun
+from adsdash.tasks.runner import STORE_FAULTS, JobRun, Outcome
 
 log = logging.getLogger(__name__)
 RECOVER_SECONDS = 10.0
@@ -42,7 +53,8 @@ class Worker:
         self.kind = kind
         self.concurrency = concurrency or settings.workers
         self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self.store = Store(settings.store_path, clock=clock)
+        self.engine = Engine(settings, clock=clock)  # the same checks as at submit, with our settings
+        self.store = self.engine.store
         self.huey, self.task = make_huey(settings.queue_path, settings.wake_dir, self._run_job)
         self._runs: dict[int, JobRun] = {}
         self._runs_lock = threading.Lock()
@@ -109,27 +121,66 @@ class Worker:
         if self._stopping.is_set():
             self.task(job_id)  # hand it back for the next worker
             return
-        if self.store.try_start(job_id, self.id) != STARTED:
+        claim = self.store.claim(job_id, self.id)
+        if claim is not Claim.CLAIMED:
+            if claim is not Claim.PARKED:
+                log.info("job %s: %s; not run again", job_id, claim.value)
             return
-        job = self.store.job(job_id)
-        run = JobRun(self.store, job, grace_seconds=self.settings.cancel_grace_seconds)
-        with self._runs_lock:
-            self._runs[job_id] = run
+        run: JobRun | None = None
         try:
-            outcome = run.run()
-            due = self.store.finish(job_id, outcome.status, exit_code=outcome.exit_code,
-                                    error=outcome.error, result=outcome.result)
+            job = self.store.job(job_id)
+            try:
+                argv, cwd = self.command_for(job)
+            except RequestError as exc:
+                outcome = Outcome(FAILED, None, one_line(f"refused by the worker: {exc}"), None)
+            else:
+                self.store.set_command(job_id, argv, cwd)
+                run = JobRun(self.store, job_id, argv, cwd, grace_seconds=self.settings.cancel_grace_seconds)
+                with self._runs_lock:
+                    self._runs[job_id] = run
+                outcome = run.run()
         except Exception as exc:
             log.exception("job %s: internal error", job_id)
-            due = self.store.finish(job_id, FAILED, error=f"adsdash internal error: {exc!r}")
+            outcome = Outcome(FAILED, None, one_line(f"adsdash internal error: {exc!r}"), None)
         finally:
             with self._runs_lock:
                 self._runs.pop(job_id, None)
-        self.enqueue(due)
+        self.enqueue(self._record_end(job_id, outcome, run))
+
+    def command_for(self, job: Job) -> tuple[list[str], str]:
+        """The argv and folder this worker runs for `job`, from its own settings; RequestError
+        if the row does not validate (unknown command or client, bad arguments)."""
+        args = job.args if isinstance(job.args, dict) else {}
+        unknown = sorted(set(args) - {"start", "end", "scope"})
+        if unknown:
+            raise RequestError(f"{job.command} does not take --{unknown[0]}")
+        _request, argv = self.engine.build(job.command, job.slug, **args)
+        return argv, str(self.settings.ads_sync_path.resolve())
+
+    def _record_end(self, job_id: int, outcome: Outcome, run: JobRun | None) -> list[int]:
+        """Write the held output and the outcome, retrying while the store refuses (disk full):
+        the CLI has ended, nothing waits on us but the record. A worker that stops meanwhile
+        leaves the job to recovery."""
+        delay = 0.5
+        while True:
+            try:
+                if run is not None:
+                    run.flush_all()
+                return self.store.finish(job_id, outcome.status, worker=self.id, exit_code=outcome.exit_code,
+                                         error=outcome.error, result=outcome.result,
+                                         output_note=run.output_note() if run else None)
+            except STORE_FAULTS as exc:
+                log.error("job %s: cannot record its end yet (%s); retrying in %.1fs", job_id, exc, delay)
+            if self._stopping.wait(delay):
+                return []
+            delay = min(delay * 2, 30.0)
 
     def enqueue(self, job_ids: list[int]) -> None:
         for job_id in job_ids:
-            self.task(job_id)
+            try:
+                self.task(job_id)
+            except STORE_FAULTS as exc:  # recovery sends it again once the queue takes writes
+                log.error("job %s: cannot enqueue (%s); recovery will send it again", job_id, exc)
 
     # -- health ------------------------------------------------------------
 
@@ -147,12 +198,15 @@ class Worker:
     def recover(self) -> list[int]:
         """Fail the jobs of dead workers (killing their process groups); re-send lost queued jobs."""
         failed = []
-        for job, pgid in self.store.lost_jobs():
+        for lost in self.store.lost_jobs():
+            job, pgid = lost.job, lost.pgid
             host = (job.worker or "").rsplit(":", 2)[0]
             if pgid and host == socket.gethostname():
-                if signal_group(pgid, signal.SIGKILL):
+                if start_ticks(pgid) is not None and not same_process(pgid, lost.proc_start):
+                    log.warning("job %s: pid %s is another process now; not killed", job.id, pgid)
+                elif signal_group(pgid, signal.SIGKILL):
                     log.warning("job %s: killed process group %s of a lost worker", job.id, pgid)
-            self.enqueue(self.store.finish(job.id, FAILED, error=f"worker lost ({job.worker})"))
+            self.enqueue(self.store.finish(job.id, FAILED, worker=job.worker, error=f"worker lost ({job.worker})"))
             failed.append(job.id)
         cutoff = iso(self.store.clock() - timedelta(seconds=ORPHAN_AFTER_SECONDS))
         orphans = self.store.queued_unparked(cutoff)

@@ -32,23 +32,22 @@ class Summary:
         return sum(self.kinds.values())
 
 
-def worker_text(embedded: bool, live: Sequence[WorkerInfo]) -> tuple[str, bool]:
-    """What runs the jobs, and whether anything does."""
-    if embedded:
-        return "embedded worker", True
+def worker_text(live: Sequence[WorkerInfo]) -> tuple[str, bool]:
+    """Which worker serves this data folder (background, standalone, ...), or that none does."""
     if live:
         first = live[0]
+        where = "" if first.here else f" on {first.host}"
         more = f" (+{len(live) - 1} more)" if len(live) > 1 else ""
-        return one_line(f"worker pid {first.pid} on {first.host}{more}", 80), True
+        return one_line(f"{first.kind} worker pid {first.pid}{where}{more}", 80), True
     return "no worker — jobs will wait", False
 
 
-def summarize(kinds: Iterable[Kind], counts: Mapping[str, int], *, embedded: bool,
+def summarize(kinds: Iterable[Kind], counts: Mapping[str, int], *,
               live: Sequence[WorkerInfo], read_only: bool, problem: str | None = None) -> Summary:
     tally = {kind: 0 for kind in KIND_ORDER}
     for kind in kinds:
         tally[kind] += 1
-    worker, ok = worker_text(embedded, live)
+    worker, ok = worker_text(live)
     return Summary(tally, counts.get("started", 0), counts.get("queued", 0), counts.get("failed", 0),
                    worker, ok, read_only, problem)
 

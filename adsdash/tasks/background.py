@@ -1,0 +1,87 @@
+"""The background worker: one per data folder, detached from any terminal, so that jobs
+outlive the app that asked for them (a closed laptop lid, a dropped SSH connection).
+
+The app starts one when it finds no live worker: `adsdash worker --background`, in a
+session of its own (no controlling terminal, so no SIGHUP when the terminal goes), with
+no standard streams, logging to a rotating file in the data folder. A lock file there
+(flock, held for the worker's life) keeps it to one per folder when two apps start at once.
+No Textual here.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import logging.handlers
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from adsdash.config import Settings
+from adsdash.datadir import prepare_folder
+
+log = logging.getLogger(__name__)
+LOCK_NAME = "background-worker.lock"
+LOG_NAME = "worker.log"
+LOG_BYTES, LOG_KEEP = 5 << 20, 3
+
+
+def spawn(settings: Settings, config_file: Path | None = None) -> subprocess.Popen:
+    """Start `adsdash worker --background` with these settings, detached; returns at once.
+    (If another one holds the folder's lock, the new one exits quietly.)"""
+    argv = [sys.executable, "-m", "adsdash", "worker", "--background",
+            "--home", str(settings.home), "--ads-sync-path", str(settings.ads_sync_path),
+            "--cli-command", settings.cli_command, "--workers", str(settings.workers)]
+    if config_file is not None:
+        argv += ["--config", str(config_file)]
+    return subprocess.Popen(
+        argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True, close_fds=True, cwd=str(settings.home),
+    )
+
+
+def hold_lock(home: Path) -> int | None:
+    """Take the folder's background-worker lock for this process's life; None if another
+    process holds it. The lock file is not a database: opening it here is safe."""
+    prepare_folder(home)
+    fd = os.open(home / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    return fd
+
+
+def detach_logging(home: Path) -> None:
+    """Log to a rotating file in the data folder: there is no terminal to write to."""
+    path = home / LOG_NAME
+    handler = logging.handlers.RotatingFileHandler(path, maxBytes=LOG_BYTES, backupCount=LOG_KEEP)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    os.chmod(path, 0o600)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+
+
+def run_background(settings: Settings) -> int:
+    """The body of `adsdash worker --background`."""
+    from adsdash.tasks.worker import Worker
+
+    lock = hold_lock(settings.home)
+    if lock is None:
+        return 0  # another background worker serves this folder
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # belt and braces: we have no terminal anyway
+    detach_logging(settings.home)
+    try:
+        Worker(settings, kind="background").run_forever()
+    except Exception:
+        log.exception("background worker failed")
+        return 1
+    finally:
+        os.close(lock)
+    return 0
