@@ -19,7 +19,7 @@ from adsdash.tasks.worker import Worker
 
 FAKE_CLI = Path(__file__).parent / "bin" / "fake_cli.py"
 FAKE_SLUGS = ("ok", "flood", "slow", "ignore-term", "grandchild", "segv", "fail", "stderr-only", "dirty",
-              "ok-2")
+              "ok-2", "setsid")
 
 
 def make_settings(tmp_path: Path, ads_sync: Path, cli_command: str, **flags):

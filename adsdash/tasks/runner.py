@@ -36,6 +36,7 @@ CANCEL_POLL_SECONDS = 0.1
 DRAIN_SECONDS = 0.5  # after the CLI exits, how long a grandchild may keep the pipes open
 MAX_LINE_BYTES = 1 << 20
 READ_BYTES = 1 << 16
+BATCH_LINES = 50_000  # lines per store transaction at most
 STORE_RETRY_SECONDS = 1.0  # after a failed store write, the next try
 BACKLOG_BYTES = 256 << 20  # output held in memory while the store refuses it; beyond, lines are dropped
 STORE_FAULTS = (sqlite3.Error, OSError)
@@ -135,16 +136,18 @@ class JobRun:
             return True
         if self._fault is not None and time.monotonic() < self._retry_at:
             return False
-        try:
-            self.store.append_lines(self.job_id, self._pending)
-        except STORE_FAULTS as exc:
-            if self._fault is None:
-                self._fault = (self._pending[0][0], one_line(str(exc), 120))
-                log.error("job %s: store write failed at line %d (%s); the CLI runs on, its lines wait",
-                          self.job_id, self._pending[0][0], exc)
-            self._retry_at = time.monotonic() + STORE_RETRY_SECONDS
-            return False
-        self._pending = []
+        while self._pending:  # a held backlog goes in slices: no one huge transaction
+            batch = self._pending[:BATCH_LINES]
+            try:
+                self.store.append_lines(self.job_id, batch)
+            except STORE_FAULTS as exc:
+                if self._fault is None:
+                    self._fault = (batch[0][0], one_line(str(exc), 120))
+                    log.error("job %s: store write failed at line %d (%s); the CLI runs on, its lines wait",
+                              self.job_id, batch[0][0], exc)
+                self._retry_at = time.monotonic() + STORE_RETRY_SECONDS
+                return False
+            del self._pending[:BATCH_LINES]
         self._held_bytes = 0
         return True
 
@@ -235,7 +238,7 @@ class JobRun:
                         buf.clear()
                 now = time.monotonic()
                 # Flush when the pipes are idle, or at the latest FLUSH_SECONDS after the first pending line.
-                if self._pending and (not events or now - first_pending >= FLUSH_SECONDS or len(self._pending) > 50_000):
+                if self._pending and (not events or now - first_pending >= FLUSH_SECONDS or len(self._pending) > BATCH_LINES):
                     self._flush()
                     first_pending = 0.0
                 if code is None:

@@ -12,6 +12,9 @@ import time
 
 slug = sys.argv[2] if len(sys.argv) > 2 else ""
 out = sys.stdout
+if os.environ.get("FAKE_STARTS"):  # one line per process started: tests count runs of a job
+    with open(os.environ["FAKE_STARTS"], "a") as fh:
+        fh.write(f"{os.getpid()} {' '.join(sys.argv[1:])}\n")
 
 
 def log(level, msg):
@@ -38,6 +41,14 @@ elif slug == "grandchild":
     # A grandchild that keeps our stdout open long after we exit.
     subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     log("INFO", "started a grandchild; exiting")
+elif slug == "setsid":
+    # A grandchild that leaves our process group for a session of its own.
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
+    with open(os.environ["FAKE_PIDFILE"], "w") as fh:
+        fh.write(str(child.pid))
+    log("INFO", f"started a setsid grandchild {child.pid}")
+    while True:
+        time.sleep(0.1)
 elif slug == "segv":
     log("INFO", "about to crash")
     os.kill(os.getpid(), signal.SIGSEGV)

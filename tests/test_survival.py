@@ -1,0 +1,137 @@
+"""Jobs outlive the terminal, and adsdash's own faults never stop ads_sync.
+
+The app runs as a real process on a pseudo-terminal (its controlling terminal, as over
+SSH); it starts a background worker; the terminal is hung up or the app SIGKILLed mid-job;
+the job runs on to its end with all of its output. And a store on a full disk leaves the
+CLI running to its end, its lines held and written once there is room again.
+"""
+
+from __future__ import annotations
+
+import os
+import pty
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from adsdash.config import load_settings
+from adsdash.engine import Engine
+from adsdash.processes import pid_alive
+from adsdash.sandbox.generate import create_workspace, plan
+from adsdash.store import FINISHED, STARTED
+from adsdash.tasks.worker import Worker
+from conftest import wait_ended, wait_for
+
+
+def _drain(fd: int) -> None:
+    """Read the app's screen output so it never blocks on a full terminal."""
+    while True:
+        try:
+            if not os.read(fd, 65536):
+                return
+        except OSError:
+            return
+
+
+def _stop_background_workers(engine: Engine) -> None:
+    for w in engine.store.live_workers():
+        if w.kind == "background":
+            os.kill(w.pid, signal.SIGTERM)
+            wait_for(lambda w=w: not pid_alive(w.pid), 30)
+
+
+@pytest.mark.parametrize("how", ["hangup", "sigkill"])
+def test_a_job_survives_the_app_and_its_terminal(tmp_path, how):
+    ads, home = tmp_path / "ads", tmp_path / "home"
+    create_workspace(ads, clients=6)
+    slug = next(p.slug for p in plan(6) if p.kind == "never")
+    env = dict(os.environ, ADS_SYNC_PROJECT_PATH=str(ads), ADSDASH_HOME=str(home), TERM="xterm-256color",
+               ADS_SYNC_CLI_COMMAND=f"{shlex.quote(sys.executable)} -m adsdash.sandbox",
+               ADSDASH_CONFIG=str(tmp_path / "absent.toml"), ADS_SYNC_SANDBOX_SPEED="0.15")
+    settings = load_settings({}, config_file=tmp_path / "absent.toml", environ=env)
+    engine = Engine(settings)
+    pid, master = pty.fork()
+    if pid == 0:  # the app, with the pty as its controlling terminal
+        os.execve(sys.executable, [sys.executable, "-m", "adsdash"], env)
+    reader = threading.Thread(target=_drain, args=(master,), daemon=True)
+    reader.start()
+    try:
+        worker = wait_for(lambda: [w for w in engine.store.live_workers() if w.kind == "background"], 30)[0]
+        assert worker.pid != pid and os.getsid(worker.pid) == worker.pid  # detached: a session of its own
+        job = engine.submit("init", slug)
+        wait_for(lambda: (j := engine.store.job(job.id)).status == STARTED and j.line_count >= 3, 30)
+        if how == "hangup":
+            os.close(master)  # the terminal goes: the kernel hangs up the app's session
+            master = -1
+        else:
+            os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+        assert engine.store.job(job.id).status == STARTED  # the app is gone, the job is not
+        done = wait_ended(engine, job.id, timeout=60)
+        assert (done.status, done.exit_code, done.error) == (FINISHED, 0, None)
+        lines = engine.store.lines(job.id)
+        assert [line.seq for line in lines] == list(range(1, done.line_count + 1))
+        assert lines[0].str.endswith(f"Acquired lock for '{slug}'")
+        assert any(line.str.endswith(f"Completed initial sync for '{slug}'") for line in lines[-3:])
+        assert pid_alive(worker.pid)  # and still serves the folder
+    finally:
+        if master >= 0:
+            os.close(master)
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
+        except ProcessLookupError:
+            pass
+        _stop_background_workers(engine)
+
+
+def _mount_tmpfs(path: Path, size: str) -> None:
+    path.mkdir()
+    try:
+        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(path)],
+                       check=True, capture_output=True, timeout=30)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        pytest.skip(f"needs a small file system of its own (mount tmpfs as root): {exc}")
+
+
+def test_a_full_disk_never_stops_the_cli(fake_settings, tmp_path, monkeypatch):
+    home = tmp_path / "small"
+    _mount_tmpfs(home, "32m")
+    try:
+        settings = load_settings({"ads_sync_path": str(fake_settings.ads_sync_path), "home": str(home),
+                                  "cli_command": fake_settings.cli_command},
+                                 config_file=tmp_path / "absent.toml", environ={})
+        engine = Engine(settings)
+        engine.store.quick_check()
+        filler = home / "filler"
+        filler.write_bytes(b"\0" * (30 << 20))  # leaves about 2 MB for 200,000 lines (~8 MB in the store)
+        w = Worker(settings, kind="embedded")
+        w.start()
+        try:
+            job = engine.submit("validate", "flood")
+            running = wait_for(lambda: (j := engine.store.job(job.id)).pid and j, 30)
+            wait_for(lambda: not pid_alive(running.pid), 60)  # the CLI ran to its end, not killed
+            filler.unlink()  # room again: the held lines and the end are written
+            done = wait_ended(engine, job.id, timeout=120)
+        finally:
+            w.stop()
+        assert (done.status, done.exit_code) == (FINISHED, 0)
+        assert done.output_note.startswith("store writes failed from line ")
+        assert done.output_note.endswith("every line was held and written late")
+        assert done.line_count == 200_000
+        seq = 0
+        while batch := engine.store.lines(job.id, after=seq, limit=50_000):
+            assert [line.seq for line in batch] == list(range(seq + 1, seq + 1 + len(batch)))
+            seq = batch[-1].seq
+        assert seq == 200_000 and engine.store.lines(job.id, after=199_999)[0].text == "line 200000"
+    finally:
+        engine.store.close()
+        subprocess.run(["umount", "-l", str(home)], check=False, timeout=30)
