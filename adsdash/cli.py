@@ -1,29 +1,37 @@
 """The command line: the app, the worker, and every fact and action headless, with --json.
 
-Exit codes: 0 done; 1 failed (job failed, not found, unhealthy); 2 refused input
-(usage, validation, configuration) — nothing is queued then. `run --follow` and
-`report --follow` exit with the CLI's own exit code.
+Exit codes: 0 done; 1 failed (job failed, not found, unhealthy, a store or data folder
+that cannot be used); 2 refused input (usage, validation, configuration) — nothing is
+queued then. `run --follow` and `report --follow` exit with the CLI's own exit code.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import shlex
+import sqlite3
 import sys
 import time
+from collections.abc import Iterator
+from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
+import adsdash
 from adsdash import catalogue
 from adsdash.catalogue import RequestError
 from adsdash.config import ConfigError, Settings, load_settings
 from adsdash.engine import Engine
 from adsdash.output import Printer
-from adsdash.datadir import prepare_file
-from adsdash.store import STATUSES
+from adsdash.datadir import DataDirError, prepare_file
+from adsdash.store import STATUSES, Line, Store, StoreError
 
 FOLLOW_POLL_SECONDS = 0.05
+PAGE_LINES = 10_000  # lines read from the store at once, so a huge job never sits in memory whole
+MAX_ID = 2**63 - 1  # SQLite's largest INTEGER
+MAX_SANDBOX_CLIENTS = 1000
 
 
 class NotFound(LookupError):
@@ -35,22 +43,53 @@ def _positive(text: str) -> int:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
+    if not 0 < value <= MAX_ID:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to {MAX_ID}, got {text!r}")
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", type=Path, help="settings file (TOML)")
-    common.add_argument("--ads-sync-path", dest="ads_sync_path", help="the ads_sync project folder")
-    common.add_argument("--cli-command", dest="cli_command", help="command prefix that runs ads_sync")
-    common.add_argument("--home", help="adsdash's data folder")
-    common.add_argument("--workers", type=_positive, help="jobs one worker runs at once")
-    common.add_argument("--json", action="store_true", help="print JSON")
+def _client_count(text: str) -> int:
+    value = _positive(text)
+    if value > MAX_SANDBOX_CLIENTS:
+        raise argparse.ArgumentTypeError(f"expected at most {MAX_SANDBOX_CLIENTS} clients, got {value}")
+    return value
 
-    p = argparse.ArgumentParser(prog="adsdash", parents=[common],
-                                description="Command center for ads_sync. Without a command: open the app.")
+
+def _version() -> str:
+    try:
+        return metadata.version("adsdash")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return adsdash.__version__
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line on stderr, like every other refusal."""
+
+    def error(self, message: str) -> NoReturn:
+        Printer().error(f"{message} (see `{self.prog} --help`)")
+        raise SystemExit(2)
+
+
+def _global_flags(*, for_subcommand: bool) -> argparse.ArgumentParser:
+    """The flags every command takes. Sub-commands get a copy without defaults: with defaults
+    of their own, argparse would overwrite a flag given before the command."""
+    default = argparse.SUPPRESS if for_subcommand else None
+    flags = argparse.ArgumentParser(add_help=False, argument_default=default)
+    flags.add_argument("--config", type=Path, help="settings file (TOML)")
+    flags.add_argument("--ads-sync-path", dest="ads_sync_path", help="the ads_sync project folder")
+    flags.add_argument("--cli-command", dest="cli_command", help="command prefix that runs ads_sync")
+    flags.add_argument("--home", help="adsdash's data folder")
+    flags.add_argument("--workers", type=_positive, help="jobs one worker runs at once")
+    flags.add_argument("--json", action="store_true", default=argparse.SUPPRESS if for_subcommand else False,
+                       help="print JSON")
+    return flags
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _global_flags(for_subcommand=True)
+    p = _Parser(prog="adsdash", parents=[_global_flags(for_subcommand=False)],
+                description="Command center for ads_sync. Without a command: open the app.")
+    p.add_argument("--version", action="version", version=f"adsdash {_version()}")
     p.add_argument("--read-only", action="store_true", help="open the app with every action disabled")
     sub = p.add_subparsers(dest="cmd", metavar="COMMAND")
 
@@ -59,8 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = add("demo", "create a sandbox workspace if missing and open the app on it")
     demo.add_argument("--dir", type=Path, default=Path("demo"))
-    demo.add_argument("--clients", type=_positive, default=30)
-    demo.add_argument("--read-only", action="store_true")
+    demo.add_argument("--clients", type=_client_count, default=30)
+    demo.add_argument("--read-only", action="store_true", default=argparse.SUPPRESS)
     add("worker", "run a worker in the foreground (SIGINT/SIGTERM stop it cleanly)").add_argument(
         "--background", action="store_true", help=argparse.SUPPRESS)  # how the app starts one, detached
     add("config", "show each setting, its value and where it came from")
@@ -96,7 +135,13 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox_sub = sandbox.add_subparsers(dest="sandbox_cmd", required=True, metavar="ACTION")
     init = sandbox_sub.add_parser("init", help="write a sandbox workspace", parents=[common])
     init.add_argument("dir", type=Path)
-    init.add_argument("--clients", type=_positive, default=30)
+    init.add_argument("--clients", type=_client_count, default=30)
+    store = add("store", "the job store file")
+    store_sub = store.add_subparsers(dest="store_cmd", required=True, metavar="ACTION")
+    store_sub.add_parser("check", help="SQLite's quick_check of the job store (exit 1 on problems)",
+                         parents=[common])
+    store_sub.add_parser("backup", help="a consistent copy of the job store, safe while it is in use",
+                         parents=[common]).add_argument("file", type=Path, help="a new file")
     return p
 
 
@@ -114,12 +159,31 @@ def main(argv: list[str] | None = None) -> int:
     except (RequestError, ConfigError) as exc:
         out.error(str(exc))
         return 2
-    except NotFound as exc:
+    except (NotFound, StoreError, DataDirError) as exc:
         out.error(str(exc))
+        return 1
+    except sqlite3.DatabaseError as exc:
+        out.error(_database_error(args, exc))
+        return 1
+    except BrokenPipeError:  # the reader left (`adsdash logs 1 | head`): nobody to tell
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except OSError as exc:
+        out.error(f"cannot use {exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc))
         return 1
     except KeyboardInterrupt:
         out.error("interrupted")
         return 130
+
+
+def _database_error(args: argparse.Namespace, exc: sqlite3.DatabaseError) -> str:
+    try:
+        settings = settings_from(args, **_demo_overrides(args)) if args.cmd == "demo" else settings_from(args)
+        where = f"job store {settings.store_path}"
+    except ConfigError:
+        where = "job store"
+    return (f"{where}: {exc} (run `adsdash store check`;"
+            " copy it away with `adsdash store backup FILE`)")
 
 
 def dispatch(args: argparse.Namespace, out: Printer) -> int:
@@ -127,6 +191,9 @@ def dispatch(args: argparse.Namespace, out: Printer) -> int:
     if cmd == "sandbox":
         from adsdash.sandbox.generate import create_workspace, env_lines
 
+        if args.dir.exists() and (not args.dir.is_dir() or any(args.dir.iterdir())):
+            raise RequestError(f"{args.dir} exists and is not an empty folder:"
+                               " sandbox init writes a new workspace only")
         slugs = create_workspace(args.dir, clients=args.clients)
         out.lines([f"# sandbox workspace with {len(slugs)} clients at {args.dir.resolve()}",
                    *env_lines(args.dir)], data={"dir": str(args.dir.resolve()), "clients": slugs})
@@ -219,9 +286,16 @@ def _result(engine: Engine, args, out: Printer) -> int:
     job = engine.store.job(args.id)
     if job is None:
         raise NotFound(f"no job {args.id}")
-    lines = engine.store.lines(job.id)
-    out.result(job, lines)
+    out.result(job, _pages(engine.store, job.id, "stdout"), _pages(engine.store, job.id, "stderr"))
     return 0
+
+
+def _pages(store: Store, job_id: int, stream: str | None = None) -> Iterator[list[Line]]:
+    """A job's lines (of one stream, or all), PAGE_LINES at a time."""
+    seq = 0
+    while page := store.lines(job_id, after=seq, limit=PAGE_LINES, stream=stream):
+        yield page
+        seq = page[-1].seq
 
 
 def _logs(engine: Engine, args, out: Printer) -> int:
@@ -229,10 +303,8 @@ def _logs(engine: Engine, args, out: Printer) -> int:
         raise NotFound(f"no job {args.id}")
     if args.follow:
         return _follow(engine, args.id, out, raw=args.raw)
-    seq = 0
-    while batch := engine.store.lines(args.id, after=seq, limit=10_000):
-        out.output(batch, raw=args.raw)
-        seq = batch[-1].seq
+    for page in _pages(engine.store, args.id):
+        out.output(page, raw=args.raw)
     return 0
 
 
@@ -277,23 +349,51 @@ def _health(engine: Engine, args, out: Printer) -> int:
     return 0 if report["status"] == "healthy" else 1
 
 
+def _store(engine: Engine, args, out: Printer) -> int:
+    path = engine.settings.store_path
+    if args.store_cmd == "check":
+        try:
+            problems = [p for p in engine.store.quick_check() if p != "ok"]
+        except StoreError as exc:  # not even openable: that is the problem to report
+            problems = [str(exc)]
+        text = [f"{path}: ok"] if not problems else [f"{path}: {len(problems)} problem(s)", *problems]
+        out.lines(text, data={"ok": not problems, "problems": problems, "path": str(path)})
+        return 1 if problems else 0
+    dest = args.file.expanduser().absolute()
+    if dest.exists() or dest.is_symlink():
+        raise RequestError(f"{dest} already exists: a backup goes to a new file")
+    engine.store.backup(dest)
+    out.record({"path": str(dest), "store": str(path)}, f"backed up {path} to {dest}")
+    return 0
+
+
 HANDLERS = {
     "clients": _clients, "status": _status, "run": _run, "report": _run, "job": _job, "result": _result,
     "logs": _logs, "jobs": _jobs, "cancel": _cancel, "retry": _retry, "commands": _commands,
-    "scopes": _scopes, "health": _health,
+    "scopes": _scopes, "health": _health, "store": _store,
 }
 
 
 # -- the app -----------------------------------------------------------------
 
+def _demo_overrides(args: argparse.Namespace) -> dict[str, str]:
+    """The demo's workspace, the sandbox CLI and the data folder DIR/.adsdash (flags still win)."""
+    root = args.dir.resolve()
+    return {"ads_sync_path": str(root), "cli_command": f"{shlex.quote(sys.executable)} -m adsdash.sandbox",
+            "home": str(root / ".adsdash")}
+
+
 def open_demo(args: argparse.Namespace) -> int:
-    from adsdash.sandbox.generate import create_workspace
+    from adsdash.sandbox.generate import create_workspace, env_lines
 
     root = args.dir.resolve()
     if not (root / "configs" / "clients").is_dir():
         create_workspace(root, clients=args.clients)
-    sandbox_cli = f"{shlex.quote(sys.executable)} -m adsdash.sandbox"
-    settings = settings_from(args, ads_sync_path=str(root), cli_command=sandbox_cli, home=str(root / ".adsdash"))
+    settings = settings_from(args, **_demo_overrides(args))
+    # Said before the app takes the screen, so it is still there after quitting.
+    Printer().notes([f"adsdash demo: workspace {settings.ads_sync_path}, data folder {settings.home}",
+                     "# for the headless commands (adsdash jobs, adsdash run ...) on this demo:",
+                     *env_lines(settings.ads_sync_path, home=settings.home)])
     return open_app(settings, read_only=args.read_only, config_file=getattr(args, "config", None))
 
 

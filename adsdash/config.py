@@ -6,13 +6,17 @@ Keys are the field names below; `[keymap]` maps binding ids to keys.
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
 
 import platformdirs
+
+from adsdash.binding_ids import BINDING_IDS
 
 
 class ConfigError(ValueError):
@@ -26,6 +30,8 @@ class Setting:
     default: Any
     kind: type
     help: str
+    low: float | None = None  # the allowed range, for numbers
+    high: float | None = None
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -33,12 +39,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("cli_command", "ADS_SYNC_CLI_COMMAND", "poetry run python ads_sync_cli.py", str,
             "command prefix for ads_sync, split like a shell would"),
     Setting("home", "ADSDASH_HOME", None, Path, "adsdash's data folder (job store, queue, parse cache, log)"),
-    Setting("workers", "ADSDASH_WORKERS", 2, int, "jobs run at once by one worker process"),
-    Setting("late_after_days", "ADSDASH_LATE_AFTER_DAYS", 1, int, "lag (days) from which a client is late"),
-    Setting("stale_after_days", "ADSDASH_STALE_AFTER_DAYS", 3, int, "lag (days) from which a client is stale"),
+    Setting("workers", "ADSDASH_WORKERS", 2, int, "jobs run at once by one worker process", 1, 32),
+    Setting("late_after_days", "ADSDASH_LATE_AFTER_DAYS", 1, int, "lag (days) from which a client is late",
+            1, 3650),
+    Setting("stale_after_days", "ADSDASH_STALE_AFTER_DAYS", 3, int, "lag (days) from which a client is stale",
+            1, 3650),
     Setting("cancel_grace_seconds", "ADSDASH_CANCEL_GRACE", 2.0, float,
-            "wait after SIGINT and again after SIGTERM before the next signal"),
-    Setting("refresh_seconds", "ADSDASH_REFRESH", 3.0, float, "how often the screens re-read files and store"),
+            "wait after SIGINT and again after SIGTERM before the next signal", 0, 300),
+    Setting("refresh_seconds", "ADSDASH_REFRESH", 3.0, float, "how often the screens re-read files and store",
+            0.2, 3600),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -80,34 +89,85 @@ class Settings:
         return self.home / "wake"
 
     def describe(self) -> list[tuple[str, str, str]]:
-        """(name, value, origin) for every setting, for `adsdash config`."""
+        """(name, value, origin) for every setting and every binding id, for `adsdash config`."""
         rows = [(f.name, str(getattr(self, f.name)), self.origins.get(f.name, "default"))
                 for f in fields(self) if f.name in _BY_NAME]
-        for binding, key in sorted(self.keymap.items()):
-            rows.append((f"keymap.{binding}", key, self.origins.get("keymap", "file")))
+        for binding, default in sorted(BINDING_IDS.items()):
+            if binding in self.keymap:
+                rows.append((f"keymap.{binding}", self.keymap[binding], self.origins.get("keymap", "file")))
+            else:
+                rows.append((f"keymap.{binding}", default, "default"))
         return rows
+
+
+def _wanted(setting: Setting) -> str:
+    if setting.kind is Path:
+        return "a non-empty path"
+    if setting.kind is int:
+        return f"a whole number from {setting.low} to {setting.high}"
+    if setting.kind is float:
+        return f"a number from {setting.low:g} to {setting.high:g}"
+    return "a non-empty string"
+
+
+def _convert(setting: Setting, raw: Any) -> Any:
+    """The value, or ValueError/TypeError/OverflowError for anything `_wanted` does not allow."""
+    if setting.kind in (int, float):
+        if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
+            raise TypeError
+        number = float(raw)  # "nan", "inf", "1e999" parse; nan compares false and inf is out of range
+        if not setting.low <= number <= setting.high:
+            raise ValueError
+        if setting.kind is float:
+            return number
+        if isinstance(raw, str):
+            return int(raw)  # "3.0" and "1e1" are not whole numbers as written
+        if not number.is_integer():
+            raise ValueError
+        return int(raw)
+    if not isinstance(raw, (str, os.PathLike)) or not str(raw).strip() or "\0" in str(raw):
+        raise TypeError
+    return Path(raw).expanduser() if setting.kind is Path else raw
 
 
 def _coerce(setting: Setting, raw: Any, origin: str) -> Any:
     try:
-        if setting.kind is Path:
-            if not isinstance(raw, (str, os.PathLike)) or not str(raw).strip():
-                raise TypeError("a non-empty path")
-            return Path(raw).expanduser()
-        if setting.kind is int:
-            if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
-                raise TypeError("a whole number")
-            return int(raw)
-        if setting.kind is float:
-            if isinstance(raw, bool):
-                raise TypeError("a number")
-            return float(raw)
-        if not isinstance(raw, str) or not raw.strip():
-            raise TypeError("a non-empty string")
-        return raw
-    except (TypeError, ValueError) as exc:
-        want = exc.args[0] if isinstance(exc, TypeError) else f"a {setting.kind.__name__}"
-        raise ConfigError(f"{setting.name} from {origin}: expected {want}, got {raw!r}") from None
+        return _convert(setting, raw)
+    except (TypeError, ValueError, OverflowError):
+        raise ConfigError(f"{setting.name} from {origin}: expected {_wanted(setting)}, got {raw!r}") from None
+
+
+def _flatten(table: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """`clients.append = "A"` without quotes is a nested table in TOML: read it as the id."""
+    for key, value in table.items():
+        if isinstance(value, dict):
+            yield from _flatten(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
+
+
+def _grouped(ids: list[str]) -> str:
+    """`app.{jobs,quit}, clients.{append,init}`: every valid id, short enough for one line."""
+    groups: dict[str, list[str]] = {}
+    for binding in sorted(ids):
+        screen, _, name = binding.partition(".")
+        groups.setdefault(screen, []).append(name)
+    return ", ".join(f"{screen}.{{{','.join(names)}}}" for screen, names in groups.items())
+
+
+def _check_keymap(table: Any, path: Path) -> dict[str, str]:
+    if not isinstance(table, dict):
+        raise ConfigError(f"[keymap] in {path} must be a table of binding id = key, got {table!r}")
+    keymap = dict(_flatten(table))
+    for binding, key in keymap.items():
+        if binding not in BINDING_IDS:
+            near = difflib.get_close_matches(binding, BINDING_IDS, n=1)
+            hint = f" (did you mean {near[0]}?)" if near else ""
+            raise ConfigError(f"[keymap] in {path}: unknown binding id {binding!r}{hint};"
+                              f" valid ids: {_grouped(list(BINDING_IDS))}")
+        if not isinstance(key, str) or not key.strip():
+            raise ConfigError(f"[keymap] in {path}: {binding} needs a key like \"A\" or \"ctrl+a\", got {key!r}")
+    return keymap
 
 
 def _read_file(path: Path) -> dict[str, Any]:
@@ -132,9 +192,7 @@ def load_settings(
     data = _read_file(path)
     values: dict[str, Any] = {}
     origins: dict[str, str] = {}
-    keymap = data.pop("keymap", {})
-    if not isinstance(keymap, dict) or not all(isinstance(v, str) for v in keymap.values()):
-        raise ConfigError(f"[keymap] in {path} must map binding ids to key strings")
+    keymap = _check_keymap(data.pop("keymap", {}), path)
     unknown = sorted(set(data) - set(_BY_NAME))
     if unknown:
         raise ConfigError(f"unknown setting(s) in {path}: {', '.join(unknown)}")
@@ -153,11 +211,8 @@ def load_settings(
         origins[s.name] = origin
     origins["keymap"] = f"file {path}"
 
-    if not 1 <= values["workers"] <= 32:
-        raise ConfigError(f"workers from {origins['workers']}: must be 1 to 32, got {values['workers']}")
     late, stale = values["late_after_days"], values["stale_after_days"]
-    if not 1 <= late < stale:
-        raise ConfigError(f"freshness thresholds: need 1 <= late_after_days ({late}) < stale_after_days ({stale})")
-    if values["cancel_grace_seconds"] < 0 or values["refresh_seconds"] <= 0:
-        raise ConfigError("cancel_grace_seconds must be >= 0 and refresh_seconds > 0")
-    return Settings(**values, keymap=dict(keymap), origins=origins)
+    if late >= stale:
+        raise ConfigError(f"late_after_days ({late}, from {origins['late_after_days']}) must be less than"
+                          f" stale_after_days ({stale}, from {origins['stale_after_days']})")
+    return Settings(**values, keymap=keymap, origins=origins)

@@ -71,6 +71,11 @@ class Printer:
         """Progress for people: stderr, so --follow's stdout is the job's output alone."""
         self.err.print(Text(sanitize.one_line(message)), style="dim")
 
+    def notes(self, lines: Sequence[str]) -> None:
+        """A block for people on stderr, each line whole (export lines must stay copyable)."""
+        for line in lines:
+            self.err.print(Text(sanitize.plain(line)), style="dim")
+
     def text(self, message: str) -> None:
         self.console.print(Text(sanitize.plain(message)))
 
@@ -144,18 +149,31 @@ class Printer:
         self.table(["id", "client", "command", "status", "queued", "elapsed", "exit", "result / error"], rows,
                    data=[j.to_dict() for j in jobs])
 
-    def result(self, job: Job, lines: list[Line]) -> None:
-        stdout = "\n".join(line.str for line in lines if line.stream == "stdout")
-        stderr = "\n".join(line.str for line in lines if line.stream == "stderr")
-        if self.json_mode:
-            self.dump({"job_id": job.id, "status": job.status, "exit_code": job.exit_code,
-                       "stdout": stdout, "stderr": stderr, "result": job.result, "error": job.error})
+    def result(self, job: Job, stdout: Iterable[Sequence[Line]], stderr: Iterable[Sequence[Line]]) -> None:
+        """The job, then its stdout and its stderr, each given page by page and printed as it
+        comes: a million-line job never sits in memory whole. The JSON is what `dump` would
+        write for the whole object, each stream one string of its lines joined by newlines."""
+        if not self.json_mode:
+            self.console.print(Text(f"job {job.id} {job.status}, exit code {job.exit_code}", style="bold"))
+            for name, pages in (("stdout", stdout), ("stderr", stderr)):
+                self.console.print(Text(f"--- {name} ---", style="dim"))
+                for page in pages:
+                    self._clean_lines(page)
             return
-        self.console.print(Text(f"job {job.id} {job.status}, exit code {job.exit_code}", style="bold"))
-        for name, text in (("stdout", stdout), ("stderr", stderr)):
-            self.console.print(Text(f"--- {name} ---", style="dim"))
-            for line in text.splitlines():
-                print(sanitize.keep_colour(line) if sys.stdout.isatty() else sanitize.plain(line))
+        write = sys.stdout.write
+        write("{\n")
+        for key, value in (("job_id", job.id), ("status", job.status), ("exit_code", job.exit_code)):
+            write(f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=True)},\n")
+        for key, pages in (("stdout", stdout), ("stderr", stderr)):
+            write(f'  "{key}": "')
+            joiner = ""
+            for page in pages:  # each line's string body, escaped exactly as in the whole string
+                write(joiner + "\\n".join(json.dumps(line.str, ensure_ascii=True)[1:-1] for line in page))
+                joiner = "\\n"
+            write('",\n')
+        write(f'  "result": {json.dumps(job.result, ensure_ascii=True)},\n'
+              f'  "error": {json.dumps(job.error, ensure_ascii=True)}\n}}\n')
+        sys.stdout.flush()
 
     def output(self, lines: list[Line], *, raw: bool) -> None:
         """A job's lines as they are printed by `logs` and `--follow`."""
@@ -169,9 +187,12 @@ class Printer:
                 out.write(line.text if isinstance(line.text, bytes) else line.text.encode("utf-8", "surrogateescape"))
                 out.write(b"\n")
         else:
-            clean = sanitize.keep_colour if sys.stdout.isatty() else sanitize.plain
-            sys.stdout.write("".join(clean(line.str) + "\n" for line in lines))
+            self._clean_lines(lines)
         sys.stdout.flush()
+
+    def _clean_lines(self, lines: Sequence[Line]) -> None:
+        clean = sanitize.keep_colour if sys.stdout.isatty() else sanitize.plain
+        sys.stdout.write("".join(clean(line.str) + "\n" for line in lines))
 
     def job_end(self, job: Job) -> None:
         if not self.json_mode:

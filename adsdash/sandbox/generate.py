@@ -275,10 +275,14 @@ def create_workspace(root: Path, clients: int = 30, *, now: datetime | None = No
     return [p.slug for p in plans]
 
 
-def env_lines(root: Path) -> list[str]:
-    """Shell lines that point adsdash at the workspace and at this sandbox CLI."""
+def env_lines(root: Path, *, home: Path | None = None) -> list[str]:
+    """Shell lines that point adsdash at the workspace and at this sandbox CLI (and at a data
+    folder, when given)."""
     command = f"{shlex.quote(sys.executable)} -m adsdash.sandbox"
-    return [
+    lines = [
         f"export ADS_SYNC_PROJECT_PATH={shlex.quote(str(Path(root).resolve()))}",
         f"export ADS_SYNC_CLI_COMMAND={shlex.quote(command)}",
     ]
+    if home is not None:
+        lines.append(f"export ADSDASH_HOME={shlex.quote(str(Path(home).resolve()))}")
+    return lines
