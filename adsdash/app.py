@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from datetime import datetime
 
@@ -12,8 +13,9 @@ from textual.binding import Binding
 from adsdash.catalogue import RequestError
 from adsdash.engine import Engine
 from adsdash.sanitize import one_line
-from adsdash.store import Job, system_clock
+from adsdash.store import Job, StoreError, system_clock
 
+STORE_TROUBLE = (sqlite3.Error, OSError, StoreError)
 WORKER_CHECK_SECONDS = 15.0  # how often the app looks for a live worker, and starts one if none
 
 
@@ -77,6 +79,9 @@ class AdsdashApp(App[int]):
         except RequestError as exc:
             self.refuse(str(exc))
             return None
+        except STORE_TROUBLE as exc:  # disk full, a damaged store: nothing was queued
+            self.refuse(f"not queued: job store {self.engine.settings.store_path}: {exc}")
+            return None
         self.notify(one_line(f"job {job.id} queued: {command} {slug}"), title="Queued", markup=False)
         return job
 
@@ -88,6 +93,9 @@ class AdsdashApp(App[int]):
             job = self.engine.cancel(job_id)
         except RequestError as exc:
             self.refuse(str(exc))
+            return None
+        except STORE_TROUBLE as exc:
+            self.refuse(f"not cancelled: job store {self.engine.settings.store_path}: {exc}")
             return None
         self.notify(f"job {job_id}: {'cancelling' if job and job.status == 'started' else job.status}",
                     markup=False)

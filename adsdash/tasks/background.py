@@ -21,6 +21,7 @@ from pathlib import Path
 
 from adsdash.config import Settings
 from adsdash.datadir import prepare_folder
+from adsdash.processes import same_process
 
 log = logging.getLogger(__name__)
 LOCK_NAME = "background-worker.lock"
@@ -55,6 +56,27 @@ def hold_lock(home: Path) -> int | None:
     os.ftruncate(fd, 0)
     os.write(fd, f"{os.getpid()}\n".encode())
     return fd
+
+
+def stop(settings: Settings, timeout: float = 30.0) -> int | None:
+    """Ask this folder's background worker to stop (SIGTERM: it ends its jobs as cancelled) and
+    wait; returns its pid, or None if none runs. Only a pid the store knows as this folder's
+    live background worker is signalled: the lock file's content alone is not trusted."""
+    import time
+
+    from adsdash.store import Store
+
+    live = [w for w in Store(settings.store_path).live_workers() if w.kind == "background" and w.here]
+    if not live:
+        return None
+    for w in live:
+        os.kill(w.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while any(same_process(w.pid, w.proc_start) for w in live):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"background worker pid {live[0].pid} did not stop within {timeout:.0f} s")
+        time.sleep(0.1)
+    return live[0].pid
 
 
 def detach_logging(home: Path) -> None:

@@ -174,7 +174,8 @@ class JobRun:
         """Run the CLI to its end. Store faults are held, not raised: see flush_all()."""
         if not os.path.isdir(self.cwd):
             return Outcome(FAILED, None, f"ads_sync folder not found: {self.cwd}", None)
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        # The job id lets a CLI (or a wrapper around it) name the job in its own logs.
+        env = dict(os.environ, PYTHONUNBUFFERED="1", ADSDASH_JOB_ID=str(self.job_id))
         try:
             proc = subprocess.Popen(
                 self.argv, cwd=self.cwd, env=env, stdin=subprocess.DEVNULL,
