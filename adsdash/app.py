@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -29,13 +30,15 @@ class AdsdashApp(App[int]):
     ]
 
     def __init__(self, engine: Engine, *, read_only: bool = False, clock: Callable[[], datetime] | None = None,
-                 ensure_worker: Callable[[], object] | None = None):
-        """`ensure_worker` starts a background worker if none is live (the app never runs jobs
-        itself: they must outlive it)."""
+                 ensure_worker: Callable[[], bool] | None = None):
+        """`ensure_worker()` starts a background worker if none is live and says whether it did
+        (the app never runs jobs itself: they must outlive it)."""
         super().__init__()
         self.engine = engine
         self.read_only = read_only
         self.ensure_worker = ensure_worker
+        # A first check is due at mount: until then, no live worker means one is on its way.
+        self.worker_started_at = time.monotonic() if ensure_worker and not read_only else float("-inf")
         self.clock = clock or engine.clock or system_clock
         if engine.settings.keymap:
             self.set_keymap(dict(engine.settings.keymap))
@@ -53,15 +56,21 @@ class AdsdashApp(App[int]):
         if self.read_only:
             self.sub_title = "read-only"
         if self.ensure_worker is not None and not self.read_only:
+            self._check_worker()
             self.set_interval(WORKER_CHECK_SECONDS, self._check_worker, name="worker-check")
 
     @work(thread=True, exclusive=True, group="worker-check")
     def _check_worker(self) -> None:
-        """A background worker that died is started again (the store says whether one lives)."""
+        """Start a background worker if none is live (at start, and again if one died)."""
         try:
-            self.ensure_worker()
+            if self.ensure_worker():
+                self.worker_started_at = time.monotonic()
         except Exception as exc:  # shown, never raised: the app goes on without a worker
             self.call_from_thread(self.refuse, f"cannot start a background worker: {exc}")
+
+    def starting_worker(self) -> bool:
+        """A background worker was started a moment ago and may not have said hello yet."""
+        return time.monotonic() - self.worker_started_at < WORKER_CHECK_SECONDS
 
     # -- the only way actions reach the engine ---------------------------
 

@@ -100,8 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--dir", type=Path, default=Path("demo"))
     demo.add_argument("--clients", type=_client_count, default=30)
     demo.add_argument("--read-only", action="store_true", default=argparse.SUPPRESS)
-    add("worker", "run a worker in the foreground (SIGINT/SIGTERM stop it cleanly)").add_argument(
-        "--background", action="store_true", help=argparse.SUPPRESS)  # how the app starts one, detached
+    worker = add("worker", "run a worker in the foreground (SIGINT/SIGTERM stop it cleanly)")
+    worker.add_argument("--background", action="store_true", help=argparse.SUPPRESS)  # how the app starts one
+    worker.add_argument("--stop", action="store_true", help="stop this data folder's background worker")
     add("config", "show each setting, its value and where it came from")
     add("clients", "list clients with freshness")
     add("status", "data status of one client").add_argument("slug")
@@ -208,6 +209,12 @@ def dispatch(args: argparse.Namespace, out: Printer) -> int:
                   data={name: {"value": value, "origin": origin} for name, value, origin in settings.describe()})
         return 0
     if cmd == "worker":
+        if args.stop:
+            from adsdash.tasks.background import stop
+
+            pid = stop(settings)
+            out.record({"stopped": pid}, f"background worker pid {pid} stopped" if pid else "no background worker runs")
+            return 0
         if args.background:
             from adsdash.tasks.background import run_background
 
@@ -409,13 +416,17 @@ def open_app(settings: Settings, *, read_only: bool = False, config_file: Path |
     logging.basicConfig(filename=log_file, level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    def ensure_worker() -> None:
-        if not engine.store.live_workers():
-            proc = background.spawn(settings, config_file)
-            logging.getLogger(__name__).info("started a background worker, pid %s", proc.pid)
+    spawned: list = []
 
-    if not read_only:
-        ensure_worker()
+    def ensure_worker() -> bool:
+        spawned[:] = [p for p in spawned if p.poll() is None]  # reap those that exited
+        if engine.store.live_workers():
+            return False
+        proc = background.spawn(settings, config_file)
+        spawned.append(proc)
+        logging.getLogger(__name__).info("started a background worker, pid %s", proc.pid)
+        return True
+
     code = AdsdashApp(engine, read_only=read_only, ensure_worker=None if read_only else ensure_worker).run()
     return code or 0
 

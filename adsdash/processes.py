@@ -36,8 +36,8 @@ def signal_group(pgid: int, sig: int) -> bool:
 
 
 def start_ticks(pid: int | None) -> int | None:
-    """When the process started (clock ticks since boot, from /proc); None if it is gone or the
-    system has no /proc. With the pid, it names one process: pids are reused, start times not."""
+    """When the process started (clock ticks since boot, from /proc); None if it is gone (or a
+    zombie) or the system has no /proc. With the pid, it names one process: pids are reused, start times not."""
     if not pid or pid <= 0:
         return None
     try:
@@ -47,6 +47,8 @@ def start_ticks(pid: int | None) -> int | None:
         return None
     # The name (field 2) may hold spaces and parentheses: fields after the last ")" are plain.
     fields = stat[stat.rfind(b")") + 2:].split()
+    if not fields or fields[0] in (b"Z", b"X"):  # exited, not yet reaped: runs nothing any more
+        return None
     try:
         return int(fields[19])  # field 22, starttime
     except (IndexError, ValueError):

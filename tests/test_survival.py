@@ -135,3 +135,27 @@ def test_a_full_disk_never_stops_the_cli(fake_settings, tmp_path, monkeypatch):
     finally:
         engine.store.close()
         subprocess.run(["umount", "-l", str(home)], check=False, timeout=30)
+
+
+def test_one_background_worker_per_data_folder_and_stop(fake_settings):
+    from adsdash.tasks import background
+
+    engine = Engine(fake_settings)
+    procs = [background.spawn(fake_settings) for _ in range(3)]  # three apps starting at once
+    try:
+        live = wait_for(lambda: [w for w in engine.store.live_workers() if w.kind == "background"], 30)
+        codes = sorted(p.wait(timeout=30) for p in procs if p.pid != live[0].pid)
+        assert codes == [0, 0]  # the others found the folder served, and left quietly
+        assert len([w for w in engine.store.live_workers() if w.kind == "background"]) == 1
+        assert os.getsid(live[0].pid) == live[0].pid
+        job = engine.submit("validate", "ok")
+        assert wait_ended(engine, job.id).worker.endswith(live[0].id.split(":", 1)[1])
+        stop = subprocess.run([sys.executable, "-m", "adsdash", "--home", str(fake_settings.home), "worker", "--stop"],
+                              capture_output=True, text=True, timeout=60)
+        assert stop.returncode == 0 and stop.stdout.strip() == f"background worker pid {live[0].pid} stopped"
+        assert not [w for w in engine.store.live_workers() if w.kind == "background"]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()

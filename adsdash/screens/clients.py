@@ -24,7 +24,7 @@ from textual.worker import get_current_worker
 
 from adsdash import timefmt
 from adsdash.sanitize import one_line
-from adsdash.store import iso
+from adsdash.store import Job, iso
 from adsdash.widgets.clients_table import ORDERS, ClientRow, ClientsTable, build_rows
 from adsdash.widgets.job_log import JobLog
 from adsdash.widgets.summary_bar import Summary, SummaryBar, summarize
@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
 FIRST_PAINT_WAIT = 0.5  # seconds the app may wait, as it is made, for the first read of the files
 STALE_FIRST_LOAD = 1.0  # a first read older than this at mount is read again at once
+RECENT_FAILED = 20  # failed jobs each refresh reads, to find the ones that failed since the last
+FAILURE_TOASTS = 3  # at most this many failures announced one by one per refresh; the rest counted
 
 # Actions that change something: refused (and shown disabled) in read-only mode.
 MUTATING = frozenset({"append", "validate", "init", "repair", "unlock", "report"})
@@ -47,6 +49,7 @@ class Snapshot:
     clients: dict[str, Client] = field(default_factory=dict)
     summary: Summary = field(default_factory=Summary)
     taken: float = field(default_factory=time.monotonic)
+    failed: tuple[Job, ...] | None = None  # the newest failed jobs; None when the store was not read
 
 
 def load_snapshot(app: AdsdashApp, *, first: bool = False) -> Snapshot:
@@ -63,8 +66,15 @@ def load_snapshot(app: AdsdashApp, *, first: bool = False) -> Snapshot:
     latest, active = store.latest_by_slug(), store.active_by_slug()
     counts = store.counts(since=iso(now - timedelta(hours=24)))
     summary = summarize((c.freshness.kind for c in clients), counts, live=store.live_workers(),
-                        read_only=app.read_only, problem=problem)
-    return Snapshot(build_rows(clients, latest, active, now), {c.slug: c for c in clients}, summary)
+                        read_only=app.read_only, problem=problem, starting=app.starting_worker())
+    failed = tuple(store.jobs(status="failed", limit=RECENT_FAILED))
+    return Snapshot(build_rows(clients, latest, active, now), {c.slug: c for c in clients}, summary, failed=failed)
+
+
+def failure_notice(job: Job) -> str:
+    """One line for a failed job: its command, client and the first line of its error."""
+    first = next((line for line in (job.error or "").splitlines() if line.strip()), "no reason recorded")
+    return one_line(f"{job.command} {job.slug}: {first}")
 
 
 def start_first_load(app: AdsdashApp) -> Future:
@@ -129,6 +139,7 @@ class ClientsScreen(Screen):
         super().__init__(id="clients")
         self.snapshot = Snapshot()
         self.loaded = 0  # snapshots applied; tests wait on it
+        self._failed_seen: set[int] | None = None  # failed job ids already known; None before the first read
         self._suspended = False
 
     @property
@@ -199,11 +210,13 @@ class ClientsScreen(Screen):
         except Exception as exc:  # a locked store or an odd folder: say so, keep the last rows
             snapshot = Snapshot(self.snapshot.rows, self.snapshot.clients,
                                 Summary(problem=one_line(f"cannot refresh: {type(exc).__name__}: {exc}")))
+            # failed stays None: the store was not read, so there is no news of failures
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._apply, snapshot)
 
     def _apply(self, snapshot: Snapshot) -> None:
-        if not self.query(ClientsTable):  # the app is closing: a late read has nowhere to go
+        # A read that lands as the app closes finds its widgets going one by one: it has nowhere to go.
+        if not (self.query(ClientsTable) and self.query(SummaryBar) and self.query(JobLog)):
             return
         self.snapshot = snapshot
         table = self.table
@@ -214,6 +227,21 @@ class ClientsScreen(Screen):
         self._show_summary()
         self.job_log.follow(table.selected_slug)
         self.loaded += 1
+        self._announce_failures(snapshot.failed)
+
+    def _announce_failures(self, failed: tuple[Job, ...] | None) -> None:
+        """A toast for each job that failed since the last read; none for those failed before the first."""
+        if failed is None:
+            return
+        # By id set, not by "id > last": jobs run side by side, so a lower id can fail later.
+        new = [job for job in reversed(failed) if self._failed_seen is not None and job.id not in self._failed_seen]
+        self._failed_seen = {job.id for job in failed}  # failed is final: an id leaves the newest only for good
+        for job in new[:FAILURE_TOASTS]:
+            self.app.notify(failure_notice(job), title=f"Job {job.id} failed", severity="error", markup=False,
+                            timeout=15)
+        if (extra := len(new) - FAILURE_TOASTS) > 0:
+            self.app.notify(f"{extra} more job{'s' if extra > 1 else ''} failed (j: jobs)", title="Jobs failed",
+                            severity="error", markup=False, timeout=15)
 
     def _show_summary(self) -> None:
         table = self.table

@@ -37,6 +37,7 @@ def spawn(settings: Settings, config_file: Path | None = None) -> subprocess.Pop
             "--cli-command", settings.cli_command, "--workers", str(settings.workers)]
     if config_file is not None:
         argv += ["--config", str(config_file)]
+    prepare_folder(settings.home)
     return subprocess.Popen(
         argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True, close_fds=True, cwd=str(settings.home),

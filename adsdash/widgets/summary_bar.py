@@ -32,22 +32,25 @@ class Summary:
         return sum(self.kinds.values())
 
 
-def worker_text(live: Sequence[WorkerInfo]) -> tuple[str, bool]:
+def worker_text(live: Sequence[WorkerInfo], starting: bool = False) -> tuple[str, bool]:
     """Which worker serves this data folder (background, standalone, ...), or that none does."""
     if live:
         first = live[0]
         where = "" if first.here else f" on {first.host}"
         more = f" (+{len(live) - 1} more)" if len(live) > 1 else ""
         return one_line(f"{first.kind} worker pid {first.pid}{where}{more}", 80), True
+    if starting:
+        return "starting a background worker…", True
     return "no worker — jobs will wait", False
 
 
 def summarize(kinds: Iterable[Kind], counts: Mapping[str, int], *,
-              live: Sequence[WorkerInfo], read_only: bool, problem: str | None = None) -> Summary:
+              live: Sequence[WorkerInfo], read_only: bool, problem: str | None = None,
+              starting: bool = False) -> Summary:
     tally = {kind: 0 for kind in KIND_ORDER}
     for kind in kinds:
         tally[kind] += 1
-    worker, ok = worker_text(live)
+    worker, ok = worker_text(live, starting)
     return Summary(tally, counts.get("started", 0), counts.get("queued", 0), counts.get("failed", 0),
                    worker, ok, read_only, problem)
 
