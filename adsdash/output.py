@@ -140,6 +140,7 @@ class Printer:
                 ("started", timefmt.local(job.started_at)), ("finished", timefmt.local(job.finished_at)),
                 ("elapsed", timefmt.duration(job.elapsed())), ("exit code", job.exit_code),
                 ("result", job.result), ("error", job.error), ("lines", job.line_count),
+                *([("output", job.output_note)] if job.output_note else []),
                 ("asked by", " from ".join(x for x in (job.requested_by, job.requested_from) if x))]
         self.table(["", ""], rows, data=None)
 

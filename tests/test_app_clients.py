@@ -8,7 +8,7 @@ import os
 import shlex
 import shutil
 import sys
-import time
+import threading
 from pathlib import Path
 
 import pytest
@@ -373,17 +373,16 @@ async def test_question_mark_lists_every_key_with_its_id(app):
 
 
 async def test_enter_p_and_j_open_their_screens(app):
+    from adsdash.screens.client_detail import ClientDetailScreen
+    from adsdash.screens.jobs import JobsScreen
+    from adsdash.screens.reports import ReportsScreen
+
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
         await select(pilot, "priority-roofing")
-        for key, module, name in (("enter", "client_detail", "ClientDetailScreen"),
-                                  ("p", "reports", "ReportsScreen"), ("j", "jobs", "JobsScreen")):
-            try:
-                cls = getattr(__import__(f"adsdash.screens.{module}", fromlist=[name]), name)
-            except ImportError:
-                continue  # built by another helper; not here yet
+        for key, cls in (("enter", ClientDetailScreen), ("p", ReportsScreen), ("j", JobsScreen)):
             await pilot.press(key)
-            await until(pilot, lambda cls=cls: isinstance(app.screen, cls), 5, name)
+            await until(pilot, lambda cls=cls: isinstance(app.screen, cls), 5, cls.__name__)
             app.pop_screen()
             await until(pilot, lambda: isinstance(app.screen, ClientsScreen), 5)
 
@@ -399,7 +398,7 @@ async def test_q_exits_with_0(app):
 async def test_q_quits_at_once_and_leaves_a_running_job_running(app, ads_dir, monkeypatch):
     slug = "priority-roofing"
     config = ads_dir / "configs" / "clients" / f"{slug}.yaml"
-    config.write_text(config.read_text() + "sandbox: {delay_factor: 30}\n")
+    config.write_text(config.read_text() + "sandbox: {delay_factor: 3}\n")
     monkeypatch.setenv("ADS_SYNC_SANDBOX_SPEED", "1")  # this one job takes its time
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
@@ -427,19 +426,24 @@ async def test_a_slow_first_read_does_not_hold_the_screen_back(sandbox_settings,
     import adsdash.screens.clients as clients_screen
 
     real = clients_screen.load_snapshot
+    release = threading.Event()  # the folder is "slow" until the test says so: no timing to race
 
     def slow(app, **kwargs):
-        time.sleep(0.5)
+        release.wait(30)
         return real(app, **kwargs)
 
     monkeypatch.setattr(clients_screen, "load_snapshot", slow)
     monkeypatch.setattr(clients_screen, "FIRST_PAINT_WAIT", 0.05)
-    start = time.monotonic()
     app = AdsdashApp(Engine(sandbox_settings))
-    assert time.monotonic() - start < 0.4  # waited a bounded moment for the read, not for all of it
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await until(pilot, lambda: isinstance(app.screen, ClientsScreen) and app.screen.is_mounted
-                             and app.screen, 5)
-        assert screen.loaded == 0  # mounted, the rows still being read
-        screen = await loaded(pilot)
-        assert screen.table.row_count == 30
+    assert not app.first_load.done()  # made while the read is held: it waited a bounded moment, not for it
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await until(pilot, lambda: isinstance(app.screen, ClientsScreen) and app.screen.is_mounted
+                                 and app.screen, 5)
+            await pilot.pause(0.2)
+            assert screen.loaded == 0 and screen.table.row_count == 0  # mounted, the rows still being read
+            release.set()
+            screen = await loaded(pilot)
+            assert screen.table.row_count == 30
+    finally:
+        release.set()  # a failed assert must not leave reader threads waiting

@@ -132,6 +132,9 @@ def test_a_full_disk_never_stops_the_cli(fake_settings, tmp_path, monkeypatch):
             assert [line.seq for line in batch] == list(range(seq + 1, seq + 1 + len(batch)))
             seq = batch[-1].seq
         assert seq == 200_000 and engine.store.lines(job.id, after=199_999)[0].text == "line 200000"
+        shown = subprocess.run([sys.executable, "-m", "adsdash", "--home", str(home), "job", str(job.id)],
+                               capture_output=True, text=True, timeout=60).stdout
+        assert f"output     {done.output_note}" in shown  # the operator is told, not only the log
     finally:
         engine.store.close()
         subprocess.run(["umount", "-l", str(home)], check=False, timeout=30)

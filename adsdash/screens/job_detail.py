@@ -59,6 +59,8 @@ def facts_table(job: Job, now) -> Group:
         long.add_row("Error", _value(job.error, "red"))
     if job.result:
         long.add_row("Result", _value(job.result))
+    if job.output_note:  # the store could not take the output at once (disk full)
+        long.add_row("Output", _value(job.output_note, "yellow"))
     return Group(pairs, long)
 
 
