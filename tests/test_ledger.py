@@ -236,3 +236,22 @@ def test_a_corrupt_store_is_one_line_naming_the_file(tmp_path):
     assert "adsdash store check" in run.stderr
     with pytest.raises(sqlite3.DatabaseError):  # and nothing rewrote it
         sqlite3.connect(home / "jobs.db").execute("select * from jobs").fetchall()
+
+
+def test_wake_ups_only_write_to_fifos(tmp_path):
+    from adsdash.tasks.queue import WakeListener, wake_all
+
+    wake = tmp_path / "home" / "wake"
+    store = Store(tmp_path / "home" / "jobs.db")
+    store.create_job(slug="a", command="validate", args={}, argv=["x"], cwd="/")  # holds a connection
+    listener = WakeListener(wake)
+    try:
+        (wake / "planted.fifo").write_bytes(b"")  # a regular file where a FIFO should be
+        (wake / "link.fifo").symlink_to(tmp_path / "home" / "jobs.db")  # ... and a link to the store
+        since = listener.generation
+        assert wake_all(wake) == 1  # only the real FIFO
+        assert listener.wait(since, 5)
+        assert (wake / "planted.fifo").read_bytes() == b""
+        assert (tmp_path / "home" / "jobs.db-wal").exists() and store.quick_check() == ["ok"]
+    finally:
+        listener.close()

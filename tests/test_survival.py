@@ -8,6 +8,7 @@ CLI running to its end, its lines held and written once there is room again.
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import shlex
@@ -162,3 +163,28 @@ def test_one_background_worker_per_data_folder_and_stop(fake_settings):
             if p.poll() is None:
                 p.kill()
                 p.wait()
+
+
+def test_queueing_on_a_full_disk_is_one_line_and_loses_nothing(fake_settings, tmp_path):
+    home = tmp_path / "small"
+    _mount_tmpfs(home, "4m")
+    try:
+        base = [sys.executable, "-m", "adsdash", "--home", str(home), "--ads-sync-path",
+                str(fake_settings.ads_sync_path), "--cli-command", fake_settings.cli_command]
+        first = subprocess.run([*base, "--json", "run", "validate", "ok"], capture_output=True, text=True, timeout=60)
+        assert first.returncode == 0
+        filler = home / "filler"
+        with open(filler, "wb") as fh:  # fill every last block
+            try:
+                while True:
+                    fh.write(b"\0" * 65536)
+            except OSError:
+                pass
+        full = subprocess.run([*base, "run", "validate", "ok"], capture_output=True, text=True, timeout=60)
+        assert full.returncode != 0 and "Traceback" not in full.stderr
+        assert len(full.stderr.strip().splitlines()) == 1 and "full" in full.stderr, full.stderr
+        filler.unlink()
+        listed = subprocess.run([*base, "--json", "jobs"], capture_output=True, text=True, timeout=60)
+        assert [j["job_id"] for j in json.loads(listed.stdout)] == [1]  # the first one kept
+    finally:
+        subprocess.run(["umount", "-l", str(home)], check=False, timeout=30)
