@@ -136,12 +136,13 @@ class Workspace:
             self._load_disk_cache()
             skipped: list[str] = []
             configs = self._scan("configs/clients", ".yaml", skipped)
-            states, locks = self._scan("state", ".json"), self._scan("locks", ".lock")
+            odd_states: dict[str, str] = {}  # slug -> why its state file is not read
+            states, locks = self._scan("state", ".json", odd=odd_states), self._scan("locks", ".lock")
             error_dirs = self._scan_dirs("errors")
             errors = {slug: self._newest_error_file(slug) for slug in configs if slug in error_dirs}
             now = self.clock()
-            result = [self._build(slug, configs[slug], states.get(slug), locks.get(slug), errors.get(slug), now)
-                      for slug in sorted(configs)]
+            result = [self._build(slug, configs[slug], states.get(slug), locks.get(slug), errors.get(slug), now,
+                                  odd_states.get(slug)) for slug in sorted(configs)]
             for cache, files in ((self._configs, configs), (self._states, states),
                                  (self._locks, locks), (self._errors, errors)):
                 cache.scanned(files.values())
@@ -157,8 +158,11 @@ class Workspace:
         with self._mutex:
             if (config := self._find(f"configs/clients/{slug}.yaml")) is None:
                 return None
-            return self._build(slug, config, self._find(f"state/{slug}.json"), self._find(f"locks/{slug}.lock"),
-                               self._newest_error_file(slug), self.clock())
+            state_rel = f"state/{slug}.json"
+            state_file = self._find(state_rel)
+            odd = None if state_file else self._why_not_plain(os.path.join(self.root, state_rel), state_rel)
+            return self._build(slug, config, state_file, self._find(f"locks/{slug}.lock"),
+                               self._newest_error_file(slug), self.clock(), odd)
 
     def reports(self, slug: str) -> list[Report]:
         """Report files for a slug, newest first (year, then sequence, descending)."""
@@ -212,9 +216,13 @@ class Workspace:
         return {cache.kind.name: cache.to_keep() for cache in self._kept()}
 
     def _build(self, slug: str, config_file: _Found, state_file: _Found | None,
-               lock_file: _Found | None, error_file: _Found | None, now: datetime) -> Client:
+               lock_file: _Found | None, error_file: _Found | None, now: datetime,
+               odd_state: str | None = None) -> Client:
         config: ParsedConfig = self._configs.get(config_file)
-        state: ParsedState = self._states.get(state_file) if state_file else NO_STATE
+        if state_file:
+            state: ParsedState = self._states.get(state_file)
+        else:  # a state path that is there but is no file is not "never synced": that invites an init
+            state = ParsedState(problems=(odd_state,), fatal=odd_state) if odd_state else NO_STATE
         lock = self._lock_info(lock_file, now)
         error: ErrorInfo | None = self._errors.get(error_file) if error_file else None
         problems = config.problems + state.problems + tuple(
@@ -259,8 +267,10 @@ class Workspace:
         except OSError:  # missing, not a directory, no permission: nothing there
             return []
 
-    def _scan(self, rel_dir: str, suffix: str, skipped: list[str] | None = None) -> dict[str, _Found]:
-        """slug -> file for every SLUG+suffix in rel_dir whose slug is safe."""
+    def _scan(self, rel_dir: str, suffix: str, skipped: list[str] | None = None,
+              odd: dict[str, str] | None = None) -> dict[str, _Found]:
+        """slug -> file for every SLUG+suffix in rel_dir whose slug is safe; with `odd`, also
+        slug -> reason for those names that are there but are not files we read."""
         found: dict[str, _Found] = {}
         for entry in self._entries(rel_dir):
             slug = entry.name[: -len(suffix)] if entry.name.endswith(suffix) else None
@@ -274,6 +284,8 @@ class Workspace:
                     found[slug] = _Found(entry.path, f"{rel_dir}/{entry.name}", entry.stat())
                 except OSError:
                     continue
+            elif odd is not None and (why := self._why_not_plain(entry.path, f"{rel_dir}/{entry.name}")):
+                odd[slug] = why
         return found
 
     def _scan_dirs(self, rel_dir: str) -> set[str]:
@@ -288,6 +300,27 @@ class Workspace:
         except OSError:
             return None
         return _Found(path, rel, st) if stat.S_ISREG(st.st_mode) else None
+
+    def _why_not_plain(self, path: str, rel: str) -> str | None:
+        """Why something at `path` is not a file we read; None when nothing is there or it is one."""
+        try:
+            st = os.lstat(path)
+        except (FileNotFoundError, NotADirectoryError):  # as clients() sees it: no such entry
+            return None
+        except OSError as exc:
+            return f"{rel} cannot be read ({type(exc).__name__})"
+        if stat.S_ISLNK(st.st_mode):
+            if not self._inside(path):
+                return f"{rel} is a symlink that leaves the ads_sync folder"
+            try:
+                st = os.stat(path)
+            except OSError:
+                return f"{rel} is a broken symlink"
+        if stat.S_ISREG(st.st_mode):
+            return None
+        kind = ("a directory" if stat.S_ISDIR(st.st_mode) else "a named pipe" if stat.S_ISFIFO(st.st_mode)
+                else "a socket" if stat.S_ISSOCK(st.st_mode) else "a device")
+        return f"{rel} is {kind}, not a regular file"
 
     def _is_plain_file(self, entry: os.DirEntry) -> bool:
         """A regular file; a symlink only if it stays inside the ads_sync folder."""

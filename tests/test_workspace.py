@@ -139,6 +139,39 @@ def test_no_state_file_is_never(folder, ws):
                                  "watermark_date": None}
 
 
+def _make_odd_state(folder, kind, outside):
+    path = folder.root / "state/c.json"
+    path.parent.mkdir(exist_ok=True)
+    if kind == "directory":
+        path.mkdir()
+        (path / "inner.json").write_text(json.dumps(state()))
+    elif kind == "named pipe":
+        os.mkfifo(path)  # reading one would block: it must not be opened
+    elif kind == "broken symlink":
+        path.symlink_to(folder.root / "state/gone.json")
+    else:  # a symlink out of the folder: not read, and not "never synced" either
+        outside.write_text(json.dumps(state()))
+        path.symlink_to(outside)
+
+
+@pytest.mark.parametrize(("kind", "reason"), [
+    ("directory", "state/c.json is a directory, not a regular file"),
+    ("named pipe", "state/c.json is a named pipe, not a regular file"),
+    ("broken symlink", "state/c.json is a broken symlink"),
+    ("escaping symlink", "state/c.json is a symlink that leaves the ads_sync folder"),
+])
+def test_a_state_path_that_is_not_a_file_is_error_not_never(folder, ws, tmp_path, kind, reason):
+    # "never" would invite an init over whatever is there.
+    folder.client("c")
+    folder.client("healthy", PRODUCTION_CONFIG, state("2025-10-12"))
+    _make_odd_state(folder, kind, tmp_path / "outside.json")
+    broken, healthy = ws.clients()
+    assert broken.freshness == Freshness(Kind.ERROR, None, reason)
+    assert broken.problems == (reason,)
+    assert ws.client("c").freshness == Freshness(Kind.ERROR, None, reason)
+    assert healthy.freshness == Freshness(Kind.FRESH, 0)
+
+
 def test_data_status_prefers_data_quality_last_append(folder, ws):
     folder.client("a", PRODUCTION_CONFIG, state("2025-10-12"))
     no_quality = state("2025-10-12")
@@ -338,7 +371,8 @@ def test_unsafe_names_and_escaping_symlinks_are_ignored(folder, ws, tmp_path):
     assert ws.slugs() == frozenset({"good", "inside"})
     assert ws.client("escape") is None
     assert ws.client("../ads_sync/configs/clients/good") is None
-    assert ws.client("inside").freshness.kind is Kind.NEVER  # escaping state is not read
+    # Escaping state is not read, nor called "never synced".
+    assert ws.client("inside").freshness.reason == "state/inside.json is a symlink that leaves the ads_sync folder"
     assert set(ws.skipped_names()) == {"Bad Name.yaml", "-rf.yaml", ".hidden.yaml", "UPPER.yaml", "a..b.yaml"}
 
 
