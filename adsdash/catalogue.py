@@ -61,6 +61,7 @@ SLUG_RE = re.compile(r"^(?!.*\.\.)[a-z0-9][a-z0-9._-]{0,63}$")
 _DAY_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$", re.ASCII)
 _QUARTER_RE = re.compile(r"^(\d{4})-Q(\d+)$", re.ASCII)
 _MONTHS_RE = re.compile(r"^(\d{4})-(\d{2})\.\.(\d{4})-(\d{2})$", re.ASCII)
+FIRST_SCOPE_YEAR = 2000  # Google Ads began in 2000: no data before it
 
 
 def _show(text: object, limit: int = 60) -> str:
@@ -97,7 +98,14 @@ def parse_day(text: str, field: str, *, today: date) -> date:
     return day
 
 
-def check_scope(text: str) -> str:
+def _check_years(text: str, years: tuple[int, ...], today: date | None) -> None:
+    last = (today or date.today()).year + 1  # a quarter or month may be asked for just ahead
+    if not all(FIRST_SCOPE_YEAR <= year <= last for year in years):
+        raise RequestError(f"scope {_show(text)}: year must be {FIRST_SCOPE_YEAR}–{last}")
+
+
+def check_scope(text: str, *, today: date | None = None) -> str:
+    """The normalised scope; `today` (default: the system date) bounds the years it may name."""
     if not isinstance(text, str):
         raise RequestError(f"scope {_show(text)} is not text")
     scope = text.strip().upper()
@@ -106,12 +114,14 @@ def check_scope(text: str) -> str:
     if m := _QUARTER_RE.fullmatch(scope):
         if len(m[2]) != 1 or not 1 <= int(m[2]) <= 4:
             raise RequestError(f"scope {_show(text)}: quarter must be 1–4")
+        _check_years(text, (int(m[1]),), today)
         return scope
     if m := _MONTHS_RE.fullmatch(scope):
         start_y, start_m, end_y, end_m = (int(g) for g in m.groups())
         for month in (start_m, end_m):
             if not 1 <= month <= 12:
                 raise RequestError(f"scope {_show(text)}: month must be 01–12")
+        _check_years(text, (start_y, end_y), today)
         if (start_y, start_m) > (end_y, end_m):
             raise RequestError(f"scope {_show(text)}: range starts after it ends")
         return scope
@@ -143,8 +153,8 @@ class JobRequest:
                 raise RequestError(f"{self.command} needs --{name}")
             if value.startswith("-"):  # never let a value be read as a flag
                 raise RequestError(f"{name} {_show(value)} must not start with '-'")
-            if name == "scope":
-                value = check_scope(value)
+            if name == "scope":  # no upper year bound here, as for days: the request was checked when made
+                value = check_scope(value, today=date.max)
             else:
                 value = parse_day(value, name, today=date.max).isoformat()
             argv += [f"--{name}", value]
@@ -180,7 +190,7 @@ def build_request(
             raise RequestError(f"start {first} is after end {last}")
         args = {"start": first.isoformat(), "end": last.isoformat()}
     elif command == "report":
-        args = {"scope": check_scope(DEFAULT_SCOPE if scope is None else scope)}
+        args = {"scope": check_scope(DEFAULT_SCOPE if scope is None else scope, today=today)}
     return JobRequest(command, slug, args)
 
 

@@ -183,6 +183,33 @@ def test_bad_scopes(scope, message):
     assert message in refused("report", scope=scope)
 
 
+# TODAY is in 2026: a scope may name 2000 up to 2027, the year ahead.
+@pytest.mark.parametrize("scope", ["0000-Q1", "9999-Q4", "1999-Q4", "2028-Q1", "0000-01..0001-02",
+                                   "1999-12..2000-01", "2027-12..2028-01", "2000-01..9999-12"])
+def test_scope_years_outside_2000_to_next_year_are_refused(scope):
+    assert refused("report", scope=scope) == f"scope {scope!r}: year must be 2000–2027"
+
+
+@pytest.mark.parametrize("scope", ["2000-Q1", "2027-Q4", "2000-01..2027-12"])
+def test_scope_years_at_the_bounds_are_taken(scope):
+    assert build("report", scope=scope).args == {"scope": scope}
+
+
+def test_build_request_bounds_scope_years_by_its_today():
+    later = build_request("report", "acme", known_slugs=KNOWN, today=date(2040, 6, 1), scope="2041-Q1")
+    assert later.argv() == ["report", "acme", "--scope", "2041-Q1"]
+
+
+def test_check_scope_bounds_years_by_the_today_it_is_given():
+    assert check_scope("2031-Q1", today=date(2030, 1, 1)) == "2031-Q1"
+    with pytest.raises(RequestError, match="year must be 2000–2030"):
+        check_scope("2031-Q1", today=date(2029, 12, 31))
+    next_year = date.today().year + 1  # without one, the system date's
+    assert check_scope(f"{next_year}-Q1") == f"{next_year}-Q1"
+    with pytest.raises(RequestError, match=f"year must be 2000–{next_year}$"):
+        check_scope(f"{next_year + 1}-Q1")
+
+
 @pytest.mark.parametrize(
     ("command", "kw", "message"),
     [
