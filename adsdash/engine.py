@@ -35,6 +35,24 @@ def requester() -> tuple[str, str | None]:
     return user, (ssh.split()[0] if ssh.split() else None)
 
 
+def find_cli(cli_command: str, cwd: Path | str) -> str:
+    """The program the runner will start for `cli_command` in `cwd`, found as it would find it:
+    a path relative to cwd, a bare name on PATH (relative PATH entries also from cwd).
+    Raises RequestError naming it when it is missing or not an executable file."""
+    exe = catalogue.cli_prefix(cli_command)[0]
+    if os.sep in exe:
+        path = os.path.join(cwd, exe)  # an absolute exe stays as it is
+        if not os.path.exists(path):
+            raise RequestError(f"the ads_sync command {path!r} does not exist (check ADS_SYNC_CLI_COMMAND)")
+        if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+            raise RequestError(f"the ads_sync command {path!r} is not an executable file")
+        return path
+    found = shutil.which(exe, path=os.pathsep.join(os.path.join(cwd, d) for d in os.get_exec_path()))
+    if found is None:
+        raise RequestError(f"the ads_sync command {exe!r} is not an executable found on PATH")
+    return found
+
+
 def _not_run(job_id: int) -> None:
     raise RuntimeError("jobs run in a worker, not where they are enqueued")
 
@@ -74,7 +92,9 @@ class Engine:
         known = self.workspace.slugs()
         request = catalogue.build_request(command, slug, known_slugs=known, today=self.client_today(slug),
                                           start=start, end=end, scope=scope)
-        return request, catalogue.cli_argv(self.settings.cli_command, request)
+        argv = catalogue.cli_argv(self.settings.cli_command, request)
+        find_cli(self.settings.cli_command, Path(self.settings.ads_sync_path).resolve())  # not a job that cannot start
+        return request, argv
 
     def submit(self, command: str, slug: str, *, start: str | None = None, end: str | None = None,
                scope: str | None = None) -> Job:
@@ -110,10 +130,14 @@ class Engine:
         """Store, workers, ads_sync folder and CLI: each with ok and a detail."""
         checks: dict[str, dict] = {}
         try:
+            problems = [p for p in self.store.quick_check() if p != "ok"]
             counts = self.store.counts()
-            checks["store"] = {"ok": True, "detail": str(self.settings.store_path), "counts": counts}
+            detail = str(self.settings.store_path)
+            if problems:
+                detail += f": {problems[0]} (back it up with `adsdash store backup FILE`)"
+            checks["store"] = {"ok": not problems, "detail": detail, "counts": counts}
         except Exception as exc:  # the point of health is to report, not to crash
-            checks["store"] = {"ok": False, "detail": f"{type(exc).__name__}: {exc}"}
+            checks["store"] = {"ok": False, "detail": f"{self.settings.store_path}: {type(exc).__name__}: {exc}"}
         try:
             live = self.store.live_workers()
             checks["worker"] = {"ok": bool(live), "detail": ", ".join(w.id for w in live) or "no live worker"}
@@ -122,10 +146,7 @@ class Engine:
         root = Path(self.settings.ads_sync_path)
         checks["ads_sync_folder"] = {"ok": self.workspace.exists(), "detail": str(root.resolve())}
         try:
-            exe = catalogue.cli_prefix(self.settings.cli_command)[0]
-            found = shutil.which(exe, path=os.environ.get("PATH")) or (
-                (root / exe).is_file() and str(root / exe))
-            checks["cli"] = {"ok": bool(found), "detail": found or f"{exe!r} not found on PATH"}
+            checks["cli"] = {"ok": True, "detail": find_cli(self.settings.cli_command, root.resolve())}
         except RequestError as exc:
             checks["cli"] = {"ok": False, "detail": str(exc)}
         status = "healthy" if all(c["ok"] for c in checks.values()) else "degraded"
