@@ -8,6 +8,7 @@ search and returns the input unchanged.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from rich.text import Text
@@ -35,6 +36,12 @@ _INTRODUCER = re.compile("[\x1b\x90\x98\x9b\x9d\x9e\x9f]")
 
 # SGR (colour/style): ESC [ digits and semicolons m. Bounded so a huge one is dropped.
 _SGR_SPLIT = re.compile(r"(\x1b\[[0-9;]{0,64}m)")
+# SGR codes kept: reset, bold, dim, italic, underline, reverse, strike, overline, their "off"
+# codes, and colours. Not conceal (8) or blink (5, 6), which hide text, nor fonts and frames.
+_KEPT_SGR = frozenset({0, 1, 2, 3, 4, 7, 9, 21, *range(22, 38), 39, *range(40, 48), 49, 53, 55,
+                       *range(90, 98), *range(100, 108)})
+_EXTENDED_COLOUR = {38: True, 48: True, 58: False}  # code -> kept (58, underline colour, is not)
+_COLOUR_ARGS = {5: 1, 2: 3}  # 38;5;N and 38;2;R;G;B: how many numbers follow the mode
 
 # Every control left once sequences are gone (tab is expanded separately).
 _CONTROL = re.compile(
@@ -78,8 +85,34 @@ def plain(text: str) -> str:
     return _clean_piece(_strip_line_end(text))
 
 
+@functools.lru_cache(maxsize=512)  # a program's output repeats a handful of sequences
+def _safe_sgr(sequence: str) -> str:
+    """An SGR sequence with only the _KEPT_SGR codes left ("" if none); a colour's own numbers
+    (the 5 and 8 of 38;5;8) are read as numbers, never as codes."""
+    params = sequence[2:-1].split(";")
+    kept: list[str] = []
+    index = 0
+    while index < len(params):
+        code = int(params[index] or 0)
+        if code in _EXTENDED_COLOUR:
+            mode = int(params[index + 1] or 0) if index + 1 < len(params) else None
+            end = index + 2 + _COLOUR_ARGS.get(mode, len(params))
+            if end > len(params):
+                break  # malformed: what follows cannot be told apart from codes, so it goes
+            if _EXTENDED_COLOUR[code]:
+                kept += params[index:end]
+            index = end
+            continue
+        if code in _KEPT_SGR:
+            kept.append(params[index])
+        index += 1
+    if len(kept) == len(params):
+        return sequence
+    return f"\x1b[{';'.join(kept)}m" if kept else ""
+
+
 def keep_colour(text: str) -> str:
-    """Like plain(), but SGR colour sequences survive so they can be rendered."""
+    """Like plain(), but SGR colour and emphasis survive (not conceal or blink) to be rendered."""
     if not _DIRTY.search(text):
         return text
     text = _strip_line_end(text)
@@ -93,6 +126,8 @@ def keep_colour(text: str) -> str:
         if not index % 2:
             piece = _clean_piece(piece, column)
             column += len(piece)
+        else:
+            piece = _safe_sgr(piece)
         out.append(piece)
     return "".join(out)
 

@@ -72,6 +72,36 @@ def test_keep_colour_refuses_what_is_not_plain_sgr():
     assert plain(f"{ESC}{ESC}]0;x\x07[2Jz") == "[2Jz"
 
 
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (f"a{ESC}[8msecret{ESC}[0m", f"asecret{ESC}[0m"),  # conceal
+        (f"{ESC}[5mx{ESC}[6my", "xy"),  # blink, rapid blink
+        (f"{ESC}[1;8;31mx", f"{ESC}[1;31mx"),  # the rest of a sequence stays
+        (f"{ESC}[008mx", "x"),  # leading zeros are still 8
+        (f"{ESC}[20;51mx", "x"),  # fraktur, frame: not colour or emphasis
+        (f"{ESC}[58;5;8mx", "x"),  # underline colour: Rich reads its 5 as blink, so it goes whole
+        (f"{ESC}[38;5mx", "x"),  # a colour cut short: its "5" would be read as blink
+        (f"{ESC}[38;9;8mx", "x"),  # an unknown colour mode: the 8 after it cannot be trusted
+        (f"{ESC}[1;38;5mx", f"{ESC}[1mx"),
+        (f"{ESC}[5;mx", f"{ESC}[mx"),  # the empty code is a reset, and stays one
+    ],
+)
+def test_keep_colour_drops_attributes_that_hide_text(raw, expected):
+    cleaned = keep_colour(raw)
+    assert cleaned == expected
+    styles = [span.style for span in Text.from_ansi(cleaned).spans]
+    assert not any(style.conceal or style.blink or style.blink2 for style in styles)
+
+
+@pytest.mark.parametrize("sgr", ["31", "1;31", "38;5;8", "48;5;5", "38;2;5;6;8", "38;5;208;48;2;0;0;8", "2;3;4;7;9",
+                                 "22;23;24;25;27;28;29;39;49", "97;107", "0", ""])
+def test_keep_colour_keeps_colour_and_emphasis(sgr):
+    # The 5 and 8 inside a colour are numbers, not blink or conceal.
+    line = f"a{ESC}[{sgr}mb{ESC}[0m"
+    assert keep_colour(line) == line
+
+
 @pytest.mark.parametrize("markup", ["[bold]x[/]", "[/]", "[link=http://evil]y[/link]", "[red"])
 def test_cell_never_parses_markup(markup):
     result = cell(markup)
