@@ -235,7 +235,7 @@ class ClientsScreen(Screen):
             return
         # By id set, not by "id > last": jobs run side by side, so a lower id can fail later.
         new = [job for job in reversed(failed) if self._failed_seen is not None and job.id not in self._failed_seen]
-        self._failed_seen = {job.id for job in failed}  # failed is final: an id leaves the newest only for good
+        self._failed_seen = {job.id for job in failed}  # failed is final: an id that drops out never returns
         for job in new[:FAILURE_TOASTS]:
             self.app.notify(failure_notice(job), title=f"Job {job.id} failed", severity="error", markup=False,
                             timeout=15)

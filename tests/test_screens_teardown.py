@@ -1,0 +1,27 @@
+"""A refresh that lands while the app closes finds the clients screen's widgets going one by one:
+it must be dropped, not raise NoMatches (which fails the app, and made tests flaky)."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import SIZE, until
+from textual.worker import WorkerState
+
+from adsdash.screens.clients import ClientsScreen
+from adsdash.widgets.clients_table import ClientsTable
+from adsdash.widgets.job_log import JobLog
+from adsdash.widgets.summary_bar import SummaryBar
+
+
+@pytest.mark.parametrize("gone", [SummaryBar, JobLog, ClientsTable])
+async def test_a_read_landing_after_a_widget_went_is_dropped(sandbox_settings, make_app, gone):
+    app = make_app(sandbox_settings)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await until(pilot, lambda: isinstance(app.screen, ClientsScreen) and app.screen.loaded and app.screen)
+        await screen.query_one(gone).remove()  # as teardown does, in an order of its own
+        loaded = screen.loaded
+        screen.reload()
+        [read] = [w for w in app.workers if w.group == "clients-load"]
+        await until(pilot, lambda: read.is_finished, what="the read")
+        assert (read.state, read.error) == (WorkerState.SUCCESS, None)
+        assert screen.loaded == loaded  # dropped, not half applied
