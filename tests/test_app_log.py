@@ -10,6 +10,8 @@ import time
 
 from test_app_clients import SIZE, header, loaded, log_text, select, until
 from textual import events
+from textual.geometry import Offset
+from textual.selection import Selection
 
 from adsdash.app import AdsdashApp
 from adsdash.screens.clients import ClientsScreen
@@ -43,7 +45,9 @@ async def test_the_log_renders_sgr_colours_and_lets_no_other_escape_through(fake
         assert red and red[0].style.color.number == 1  # ANSI red
         strip = log.render_line(log.line_count - 1 - int(log.scroll_y))
         assert "".join(s.text for s in strip).startswith("┃ to stderr")
-        assert log.get_selection  # copying gives the visible text
+        # Copying a selection (what ctrl+c copies) gives the visible text, without the sequences.
+        app.screen.selections = {log: Selection(Offset(0, log.line_count - 2), None)}
+        assert app.screen.get_selected_text() == "red then plain link\n┃ to stderr"
         assert "\x1b" not in "".join(visible(line) for line in log.lines)
 
 

@@ -14,7 +14,7 @@ from adsdash.catalogue import RequestError
 from adsdash.processes import pid_alive
 from adsdash.store import CANCELLED, FAILED, FINISHED, QUEUED, STARTED
 from adsdash.tasks.worker import Worker
-from conftest import wait_ended, wait_for
+from conftest import FAKE_CLI, wait_ended, wait_for
 
 
 def test_validate_runs_and_records_everything(fake_engine, worker):
@@ -43,21 +43,74 @@ def test_failures_carry_a_readable_reason(fake_engine, worker, slug, exit_code, 
     assert (done.status, done.exit_code, done.error) == (FAILED, exit_code, error)
 
 
-def test_cli_that_cannot_start_fails_cleanly(fake_settings, tmp_path):
+def _engine_with_cli(fake_settings, tmp_path, cli_command: str):
     from adsdash.config import load_settings
     from adsdash.engine import Engine
 
-    settings = load_settings({"ads_sync_path": str(fake_settings.ads_sync_path), "home": str(fake_settings.home),
-                              "cli_command": str(tmp_path / "no-such-cli")},
-                             config_file=tmp_path / "absent.toml", environ={})
-    engine = Engine(settings)
-    w = Worker(settings, kind="embedded")
-    w.start()
+    return Engine(load_settings({"ads_sync_path": str(fake_settings.ads_sync_path), "home": str(fake_settings.home),
+                                 "cli_command": cli_command}, config_file=tmp_path / "absent.toml", environ={}))
+
+
+CHECK = " (check ADS_SYNC_CLI_COMMAND)"
+
+
+def _script(path, mode: int = 0o755):
+    """fake_cli.py as a program of its own, so deleting it removes the command's first word."""
+    path.write_text(f"#!{sys.executable}\n" + FAKE_CLI.read_text())
+    path.chmod(mode)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda tmp, ads: str(tmp / "no-such-cli"), "the ads_sync command '{tmp}/no-such-cli' does not exist" + CHECK),
+        (lambda tmp, ads: str(_script(tmp / "cli.py", 0o644)), "the ads_sync command '{tmp}/cli.py' is not an executable file"),
+        (lambda tmp, ads: str(tmp), "the ads_sync command '{tmp}' is not an executable file"),
+        # A relative path is found from the ads_sync folder, where the CLI runs, not from here.
+        (lambda tmp, ads: "./cli.py", "the ads_sync command '{ads}/./cli.py' does not exist" + CHECK),
+        (lambda tmp, ads: "adsdash-no-such-program --x", "the ads_sync command 'adsdash-no-such-program' is not an executable found on PATH"),
+    ],
+    ids=["missing", "not-executable", "directory", "relative-to-ads-sync", "not-on-path"],
+)
+def test_a_cli_that_cannot_start_is_refused_at_submit(fake_engine, fake_settings, tmp_path, make, message):
+    ads = fake_settings.ads_sync_path.resolve()
+    fake_engine.submit("validate", "ok")  # a job in the same store, so the count below is not 0 == 0
+    engine = _engine_with_cli(fake_settings, tmp_path, make(tmp_path, ads))
+    before = len(engine.store.jobs())
+    expected = message.format(tmp=tmp_path, ads=ads)
+    with pytest.raises(RequestError) as refused:
+        engine.submit("validate", "ok")
+    assert str(refused.value) == expected
+    assert len(engine.store.jobs()) == before == 1  # nothing queued
+    assert engine.health()["checks"]["cli"] == {"ok": False, "detail": str(refused.value)}
+
+
+def test_a_cli_found_from_the_ads_sync_folder_or_path_is_taken(fake_settings, tmp_path, monkeypatch):
+    ads = fake_settings.ads_sync_path.resolve()
+    script = _script(ads / "cli.py")
+    assert _engine_with_cli(fake_settings, tmp_path, "./cli.py").build("validate", "ok")[1][0] == "./cli.py"
+    monkeypatch.setenv("PATH", f"{tmp_path / 'nothing'}{os.pathsep}{ads}")
+    engine = _engine_with_cli(fake_settings, tmp_path, "cli.py")
+    assert engine.build("validate", "ok")[1][:3] == ["cli.py", "validate", "ok"]
+    assert engine.health()["checks"]["cli"] == {"ok": True, "detail": str(script)}
+
+
+def test_cli_that_vanishes_before_the_run_fails_cleanly(fake_settings, tmp_path):
+    script = _script(tmp_path / "cli.py")
+    engine = _engine_with_cli(fake_settings, tmp_path, str(script))
+    job = engine.submit("validate", "ok")  # accepted: the script is there now
+    script.unlink()
+    w = Worker(engine.settings, kind="embedded")
+    w.start()  # only now can the job run
     try:
-        done = wait_ended(engine, engine.submit("validate", "ok").id)
+        done = wait_ended(engine, job.id)
     finally:
         w.stop()
-    assert done.status == FAILED and "cannot start ads_sync" in done.error and "no-such-cli" in done.error
+    # The worker checks the command again before it runs it: a plain refusal, nothing started.
+    assert (done.status, done.exit_code, done.pid) == (FAILED, None, None)
+    assert engine.store.lines(job.id) == []
+    assert done.error == f"refused by the worker: the ads_sync command {str(script)!r} does not exist{CHECK}"
 
 
 @pytest.mark.parametrize(
@@ -154,11 +207,32 @@ def test_dirty_output_is_stored_without_loss(fake_engine, worker):
     assert ("stderr", "err line") in texts
 
 
-def test_wake_up_starts_a_job_without_polling(fake_engine, worker):
-    # With the poll bound far beyond the test's patience, only the wake-up can start it.
-    worker.huey.storage.wait_seconds = 3600
-    time.sleep(0.3)  # let the idle consumer threads settle into their long wait
-    done = wait_ended(fake_engine, fake_engine.submit("validate", "ok").id, timeout=10)
+def _threads_waiting_for_a_wake_up() -> int:
+    """Threads now inside WakeListener.wait (seen on their stacks, not guessed from a sleep)."""
+    from adsdash.tasks.queue import WakeListener
+
+    def waiting(frame) -> bool:
+        while frame is not None:
+            if frame.f_code is WakeListener.wait.__code__:
+                return True
+            frame = frame.f_back
+        return False
+
+    return sum(map(waiting, sys._current_frames().values()))
+
+
+def test_wake_up_starts_a_job_without_polling(fake_engine, fake_settings):
+    # The poll bound is far beyond the test's patience before any consumer thread waits on it,
+    # and every one of them is waiting before the submit: only the wake-up can start the job.
+    w = Worker(fake_settings, kind="embedded")
+    w.huey.storage.wait_seconds = 3600
+    w.start()
+    try:
+        wait_for(lambda: _threads_waiting_for_a_wake_up() == w.concurrency, timeout=10)
+        job = fake_engine.submit("validate", "ok")
+        done = wait_ended(fake_engine, job.id, timeout=5)
+    finally:
+        w.stop()
     assert done.status == FINISHED
 
 

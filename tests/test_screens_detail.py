@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import signal
 import sys
 from datetime import date
 
@@ -141,7 +142,7 @@ async def test_running_job_grows_live_and_can_be_cancelled_from_detail(fake_sett
         assert isinstance(app.screen, ConfirmDialog)
         await pilot.press("y")
         done = await until(pilot, ended(app, job.id))
-        assert done.status == "cancelled"
+        assert (done.status, done.exit_code, done.error) == ("cancelled", -signal.SIGINT, "cancelled by request")
 
 
 async def test_job_detail_shows_the_facts(fake_settings, make_app):

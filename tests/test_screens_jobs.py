@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 
 from conftest import SIZE, until
 
@@ -92,7 +93,8 @@ async def test_cancel_a_running_job_after_confirming(fake_settings, make_app, mo
         await pilot.press("x")
         await pilot.press("y")
         job = await until(pilot, ended(app, job_id), what="cancelled")
-        assert job.status == "cancelled"
+        # Cancelled (not failed or finished), by the SIGINT a cancel sends first: fake_cli's slow obeys it.
+        assert (job.status, job.exit_code, job.error) == ("cancelled", -signal.SIGINT, "cancelled by request")
         # An ended job cannot be cancelled again: the binding is greyed out.
         await until(pilot, lambda: table.selected_job.ended)
         assert app.screen.check_action("cancel_job", ()) is None
