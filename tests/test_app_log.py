@@ -129,7 +129,9 @@ async def test_a_flood_never_freezes_the_app(fake_engine, worker, monkeypatch):
             times.append(await press_and_time(app, "s", lambda order=order: table.order != order))
             assert screen.job_log.output.line_count <= job_log.KEEP
             await asyncio.sleep(0.02)
-        assert len(times) >= 5 and max(times) < 0.25, f"key latencies during the flood: {times}"
+        # A freeze, not a speed: latency itself is measured in bench/bench_tui.py, since a timed
+        # bound tight enough to measure speed flakes on a shared machine.
+        assert len(times) >= 5 and max(times) < 2.0, f"key latencies during the flood: {times}"
         await until(pilot, lambda: screen.job_log.output.lines[-1:] == ["line 300000"], 10)
         await until(pilot, lambda: "finished" in header(screen), 5)
         assert "300,000 lines" in header(screen) and "not shown" in header(screen)
