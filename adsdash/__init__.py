@@ -1,3 +1,8 @@
 """adsdash: a terminal command center for ads_sync."""
 
-__version__ = "0.1.0"
+from importlib import metadata
+
+try:  # the one version source is pyproject.toml, read back from the installed package
+    __version__ = metadata.version("adsdash")
+except metadata.PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0+unknown"

@@ -1,4 +1,4 @@
-"""A stand-in for the ads_sync CLI, faithful to /work/shared/ads-sync-contract.md.
+"""A stand-in for the ads_sync CLI, faithful to docs/ads-sync-contract.md.
 
 Run it as ``python -m adsdash.sandbox SUBCOMMAND ...`` with the ads_sync project
 folder as the working directory: same argv, exit codes (0, 1, 2, 130), log lines on

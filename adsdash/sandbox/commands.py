@@ -18,8 +18,16 @@ import yaml
 from adsdash.sandbox import data, pacing
 from adsdash.sandbox.locks import client_lock, force_unlock
 from adsdash.sandbox.project import (
-    ClientConfig, GoogleAdsException, Project, load_config, load_state, parse_config,
-    save_error, save_state, utc_iso, yesterday_in,
+    ClientConfig,
+    GoogleAdsException,
+    Project,
+    load_config,
+    load_state,
+    parse_config,
+    save_error,
+    save_state,
+    utc_iso,
+    yesterday_in,
 )
 
 log = logging.getLogger("ads_sync")

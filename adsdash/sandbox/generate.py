@@ -17,7 +17,7 @@ import subprocess
 import sys
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,9 +26,7 @@ import yaml
 
 from adsdash.sandbox import data
 from adsdash.sandbox.locks import pid_alive
-from adsdash.sandbox.project import (
-    Project, new_state, parse_config, utc_iso, write_error_file, yesterday_in,
-)
+from adsdash.sandbox.project import Project, new_state, parse_config, utc_iso, write_error_file, yesterday_in
 from adsdash.sandbox.reports import write_report
 
 CHI, NY, DEN, LA = "America/Chicago", "America/New_York", "America/Denver", "America/Los_Angeles"
@@ -124,7 +122,7 @@ def _kinds(n: int) -> list[str]:
     kinds = ["stale_lock", "failing", "broken_state"] + ["never"] * never + ["late"] * late + ["stale"] * stale
     kinds += ["fresh"] * (n - 1 - len(kinds))
     random.Random(f"adsdash-sandbox-kinds:{n}").shuffle(kinds)
-    return ["fresh"] + kinds
+    return ["fresh", *kinds]
 
 
 def plan(clients: int) -> list[ClientPlan]:
@@ -211,7 +209,7 @@ def create_workspace(root: Path, clients: int = 30, *, now: datetime | None = No
     Refuses (FileExistsError) a folder that already has client configs unless `overwrite`,
     so a real ads_sync folder is not written over by mistake.
     """
-    now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    now = (now or datetime.now(UTC)).astimezone(UTC)
     project = Project(Path(root))
     if not overwrite and project.configs.exists() and any(project.configs.glob("*.yaml")):
         raise FileExistsError(f"{project.configs} already has client configs")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 import os
 import time
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Iterator
 
 from adsdash.sandbox import pacing
 
@@ -52,10 +52,8 @@ def _remove_if_stale(path: Path, slug: str) -> bool:
     if pid_alive(pid):
         return False
     log.warning(f"Removing stale lock for {slug} (dead PID {pid})")
-    try:
+    with suppress(FileNotFoundError):  # someone else removed it first: just as good
         os.remove(path)
-    except FileNotFoundError:
-        pass
     return True
 
 
@@ -75,7 +73,7 @@ def client_lock(locks_dir: Path, slug: str, timeout: int = LOCK_TIMEOUT) -> Iter
             if waited >= limit:
                 if _remove_if_stale(path, slug):
                     continue
-                raise TimeoutError(f"Could not acquire lock for '{slug}' after {timeout}s")
+                raise TimeoutError(f"Could not acquire lock for '{slug}' after {timeout}s") from None
             # Never sleep past the deadline, so a scaled wait stays accurate.
             time.sleep(min(LOCK_POLL * pacing.scale(), max(limit - waited, 0.0)))
     try:

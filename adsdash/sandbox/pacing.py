@@ -22,7 +22,7 @@ def scale() -> float:
 
 
 def set_client_factor(factor: object) -> None:
-    global _client_factor
+    global _client_factor  # noqa: PLW0603 - one client per sandbox process: set once, read by every pause
     try:
         value = float(factor)  # type: ignore[arg-type]
     except (TypeError, ValueError):

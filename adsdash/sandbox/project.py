@@ -6,7 +6,7 @@ import json
 import logging
 import os
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -103,7 +103,9 @@ class ClientConfig:
 
 
 def parse_config(slug: str, raw: dict[str, Any]) -> ClientConfig:
-    sync = raw.get("sync") if isinstance(raw.get("sync"), dict) else {}
+    sync = raw.get("sync")
+    if not isinstance(sync, dict):
+        sync = {}
     customer = raw.get("customer_id") or raw.get("client_id") or ""
     start = sync.get("backfill_start")
     if isinstance(start, str):
@@ -135,12 +137,12 @@ def load_config(project: Project, slug: str) -> ClientConfig:
 
 
 def utc_iso(now: datetime | None = None) -> str:
-    return (now or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat()
+    return (now or datetime.now(UTC)).astimezone(UTC).isoformat()
 
 
 def yesterday_in(tz_name: str, now: datetime | None = None) -> date:
     """Yesterday as a date in the client's zone: the newest day the API has complete."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     return now.astimezone(ZoneInfo(tz_name)).date() - timedelta(days=1)
 
 

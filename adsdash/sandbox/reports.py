@@ -1,7 +1,8 @@
 """`report SLUG --scope S`: a Markdown report from the master CSV, numbered per client and year.
 
-The real v0.1.0 only reserves the sequence number; the sandbox writes the file the
-contract describes. Any scope string is accepted: one it cannot read covers all data.
+The real v0.1.0 only reserves the sequence number; the sandbox writes the file that
+docs/ads-sync-contract.md describes. Any scope string is accepted: one it cannot read
+covers all data.
 """
 
 from __future__ import annotations
@@ -18,9 +19,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from adsdash.sandbox import data, pacing
-from adsdash.sandbox.project import (
-    ClientConfig, Project, load_config, load_state, yesterday_in,
-)
+from adsdash.sandbox.project import ClientConfig, Project, load_config, load_state, yesterday_in
 
 log = logging.getLogger("ads_sync")
 
