@@ -1,10 +1,10 @@
 """Parsers for the files of the ads_sync folder: config, state, lock, error file.
 
-Each takes (path, rel) and returns a frozen value or raises Unreadable with a reason
-that names the file. Every file is untrusted. Used by `workspace`, which caches them.
-Each kind is also split in two (`FileKind`): reading a file into a small JSON-able form,
-and building the value from that form, so the form can be kept in a persistent cache
-(`parse_cache`) and built again, with the same checks, without parsing the file again.
+Every file is untrusted: a file that cannot be turned into data raises Unreadable with a
+reason that names it (`rel`). Each kind (`FileKind`) is read in two steps: the file into a
+small JSON-able form, then the frozen value from that form, so `parse_cache` can keep the
+form across starts and build the value again, with the same checks, without parsing the
+file again. Used by `workspace`, through `parse_cache.StatCache`.
 """
 
 from __future__ import annotations
@@ -13,14 +13,17 @@ import functools
 import json
 import math
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Callable, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import yaml
+
+from adsdash.catalogue import strict_date
 
 DEFAULT_TIMEZONE = "America/Chicago"
 DEFAULT_CURRENCY = "USD"
@@ -28,7 +31,6 @@ SOURCES = ("google_ads", "google_lsa", "search_terms")
 MAX_FILE_BYTES = 1 << 20  # configs, state, locks and error files are tiny; refuse giants
 
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_DATE_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})", re.ASCII)
 _DATE_PREFIX_RE = re.compile(r"(\d{4}-\d{2}-\d{2})(?:[T ].*)?", re.DOTALL | re.ASCII)
 _LOCK_LINE_RE = re.compile(r"^\s*(pid|timestamp)\s*:\s*(\S+)\s*$", re.MULTILINE)
 _RECOVERY_START_RE = re.compile(r"--(?:from|start)(?:=|\s+)(\d{4}-\d{2}-\d{2})\b", re.ASCII)
@@ -38,14 +40,14 @@ _RECOVERY_END_RE = re.compile(r"--(?:to|end)(?:=|\s+)(\d{4}-\d{2}-\d{2})\b", re.
 @dataclass(frozen=True)
 class ErrorInfo:
     path: Path
-    timestamp: str | None
-    command: str | None
-    exception_type: str | None
-    message: str | None
-    start_date: date | None
-    end_date: date | None
-    recovery_command: str | None
-    problem: str | None = None
+    timestamp: str | None = None
+    command: str | None = None
+    exception_type: str | None = None
+    message: str | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    recovery_command: str | None = None
+    problem: str | None = None  # the file could not be read: why
 
 
 @dataclass(frozen=True)
@@ -113,16 +115,6 @@ def load_mapping(path: str, rel: str, fmt: str) -> dict:
     return data
 
 
-def strict_date(value: Any) -> date | None:
-    """A real YYYY-MM-DD date or None; nothing looser (fromisoformat accepts '20251012')."""
-    if isinstance(value, str) and (m := _DATE_RE.fullmatch(value)):
-        try:
-            return date(int(m[1]), int(m[2]), int(m[3]))
-        except ValueError:
-            return None
-    return None
-
-
 def _text(data: Mapping, keys: tuple[str, ...], rel: str, problems: list[str]) -> str | None:
     """The first of `keys` present; numbers become text (YAML reads unquoted digits as int)."""
     for key in keys:
@@ -137,10 +129,6 @@ def _text(data: Mapping, keys: tuple[str, ...], rel: str, problems: list[str]) -
     return None
 
 
-def parse_config(path: str, rel: str) -> ParsedConfig:
-    return config_from(load_mapping(path, rel, "YAML"), rel)
-
-
 def config_from(data: Mapping, rel: str) -> ParsedConfig:
     problems: list[str] = []
     name = _text(data, ("client_name",), rel, problems)
@@ -152,10 +140,6 @@ def config_from(data: Mapping, rel: str) -> ParsedConfig:
         problems.append(f"{rel}: unknown time zone {zone!r}")
     fatal = problems[before] if len(problems) > before else None
     return ParsedConfig(name, customer_id, zone or DEFAULT_TIMEZONE, currency, tuple(problems), fatal)
-
-
-def parse_state(path: str, rel: str) -> ParsedState:
-    return state_from(load_mapping(path, rel, "JSON"), rel)
 
 
 def state_from(data: dict, rel: str) -> ParsedState:
@@ -187,10 +171,6 @@ def state_from(data: dict, rel: str) -> ParsedState:
     )
 
 
-def parse_lock(path: str, rel: str) -> ParsedLock:
-    return lock_from(read_text(path, rel), rel)
-
-
 def lock_from(text: str, rel: str) -> ParsedLock:
     found = dict(_LOCK_LINE_RE.findall(text))
     raw_pid, raw_stamp = found.get("pid"), found.get("timestamp")
@@ -216,10 +196,6 @@ def _error_date(context: Any, key: str, recovery: str | None, pattern: re.Patter
     if recovery and (m := pattern.search(recovery)):  # the text says --from/--to: take the dates only
         return strict_date(m[1])
     return None
-
-
-def parse_error(path: str, rel: str) -> ErrorInfo:
-    return error_from(load_mapping(path, rel, "JSON"), path, rel)
 
 
 def error_from(data: dict, path: str, rel: str) -> ErrorInfo:
@@ -294,7 +270,7 @@ ERROR = FileKind("errors", _read_json(error_from), lambda path, rel, form: error
 def zone_named(name: str) -> ZoneInfo | None:
     try:
         return ZoneInfo(name)
-    except Exception:  # not found, unsafe key ('../x'), odd characters: all just "unknown"
+    except (KeyError, ValueError, OSError):  # not found, unsafe key ('../x'), odd characters: all "unknown"
         return None
 
 

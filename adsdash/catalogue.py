@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Collection, Mapping
 
 
 class RequestError(ValueError):
@@ -58,7 +58,7 @@ _FIXED_SCOPES = frozenset({"LIFETIME", "LAST-7-DAYS", "LAST-30-DAYS"})
 
 # A slug names files and travels in argv: no separators, no leading dash or dot, no "..".
 SLUG_RE = re.compile(r"^(?!.*\.\.)[a-z0-9][a-z0-9._-]{0,63}$")
-_DAY_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$", re.ASCII)
+_DAY_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})", re.ASCII)
 _QUARTER_RE = re.compile(r"^(\d{4})-Q(\d+)$", re.ASCII)
 _MONTHS_RE = re.compile(r"^(\d{4})-(\d{2})\.\.(\d{4})-(\d{2})$", re.ASCII)
 FIRST_SCOPE_YEAR = 2000  # Google Ads began in 2000: no data before it
@@ -85,14 +85,20 @@ def check_slug(slug: str, known: Collection[str]) -> str:
     return slug
 
 
+def strict_date(value: object) -> date | None:
+    """A real YYYY-MM-DD date or None; nothing looser (fromisoformat accepts '20251012')."""
+    if isinstance(value, str) and (m := _DAY_RE.fullmatch(value)):
+        try:
+            return date(int(m[1]), int(m[2]), int(m[3]))
+        except ValueError:
+            return None
+    return None
+
+
 def parse_day(text: str, field: str, *, today: date) -> date:
-    m = _DAY_RE.fullmatch(text) if isinstance(text, str) else None
-    try:
-        if m is None:
-            raise ValueError
-        day = date(int(m[1]), int(m[2]), int(m[3]))
-    except ValueError:
-        raise RequestError(f"{field} date {_show(text)} is not a real YYYY-MM-DD date") from None
+    day = strict_date(text)
+    if day is None:
+        raise RequestError(f"{field} date {_show(text)} is not a real YYYY-MM-DD date")
     if day > today:
         raise RequestError(f"{field} {day} is after today ({today})")
     return day

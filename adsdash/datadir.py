@@ -8,6 +8,7 @@ descriptor of a SQLite file drops all of this process's locks on it (see store.p
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
@@ -20,7 +21,8 @@ class DataDirError(Exception):
 
 def _check_owned(path: Path, st: os.stat_result, what: str) -> None:
     if st.st_uid != os.getuid():
-        raise DataDirError(f"{what} {path} belongs to uid {st.st_uid}, not to you (uid {os.getuid()}): refusing to use it")
+        raise DataDirError(f"{what} {path} belongs to uid {st.st_uid}, not to you (uid {os.getuid()}):"
+                           " refusing to use it")
     if st.st_mode & 0o022:
         raise DataDirError(f"{what} {path} is writable by group or others (mode {stat.S_IMODE(st.st_mode):04o}):"
                            f" run `chmod go-w {path}`")
@@ -58,10 +60,8 @@ def prepare_file(path: Path) -> Path:
     check_file(path)
     for suffix in ("-wal", "-shm", "-journal"):  # SQLite's companions carry the data too
         companion = path.with_name(path.name + suffix)
-        try:
+        with contextlib.suppress(FileNotFoundError):  # not there: nothing to check
             check_file(companion)
-        except FileNotFoundError:
-            pass
     return path
 
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -22,8 +23,6 @@ from adsdash import sanitize, timefmt
 from adsdash.freshness import SYMBOL
 from adsdash.store import Job, Line
 from adsdash.workspace import Client
-
-STREAM_STYLE = {"stdout": "", "stderr": "red"}
 
 
 def _jsonable(value: Any) -> Any:
@@ -125,7 +124,8 @@ class Printer:
             e = client.newest_error
             rows.append(("newest error", f"{e.command or '?'}: {e.message or '?'} ({e.path.name})"))
             if e.start_date and e.end_date:
-                rows.append(("repair with", f"adsdash run repair {client.slug} --start {e.start_date} --end {e.end_date}"))
+                rows.append(("repair with",
+                             f"adsdash run repair {client.slug} --start {e.start_date} --end {e.end_date}"))
         rows += [("problem", p) for p in client.problems]
         self.table(["", ""], rows, data=None)
 
@@ -169,7 +169,7 @@ class Printer:
             write(f'  "{key}": "')
             joiner = ""
             for page in pages:  # each line's string body, escaped exactly as in the whole string
-                write(joiner + "\\n".join(json.dumps(line.str, ensure_ascii=True)[1:-1] for line in page))
+                write(joiner + "\\n".join(json.dumps(line.as_text, ensure_ascii=True)[1:-1] for line in page))
                 joiner = "\\n"
             write('",\n')
         write(f'  "result": {json.dumps(job.result, ensure_ascii=True)},\n'
@@ -181,7 +181,7 @@ class Printer:
         if self.json_mode:
             for line in lines:
                 sys.stdout.write(json.dumps({"seq": line.seq, "t": line.t, "stream": line.stream,
-                                             "text": line.str}, ensure_ascii=True) + "\n")
+                                             "text": line.as_text}, ensure_ascii=True) + "\n")
         elif raw:
             out = sys.stdout.buffer
             for line in lines:
@@ -193,7 +193,7 @@ class Printer:
 
     def _clean_lines(self, lines: Sequence[Line]) -> None:
         clean = sanitize.keep_colour if sys.stdout.isatty() else sanitize.plain
-        sys.stdout.write("".join(clean(line.str) + "\n" for line in lines))
+        sys.stdout.write("".join(clean(line.as_text) + "\n" for line in lines))
 
     def job_end(self, job: Job) -> None:
         if not self.json_mode:

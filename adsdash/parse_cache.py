@@ -3,7 +3,7 @@ memory (`StatCache`) and kept on disk across starts (`load`, `save`).
 
 A fresh start would otherwise parse every config (YAML, ~0.2 ms each) and state file again:
 with a thousand clients that is most of the time to the first screen. The file (in adsdash's
-data folder, 0600, replaced atomically) holds, per kind and per file, its stat key
+cache folder, `Settings.cache_dir`; 0600, replaced atomically) holds, per kind and per file, its stat key
 (mtime_ns, size, inode) and the small JSON form `ads_files.FileKind.read` returned (or the
 reason it could not be read). An entry is only used when the key matches exactly, and its
 form is built again by the same code that checks the file, so a cache entry is trusted no
@@ -13,6 +13,7 @@ logged; it never stops a read. No Textual here.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -23,7 +24,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .ads_files import FileKind, Unreadable
+from adsdash.ads_files import FileKind, Unreadable
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +40,8 @@ _KEEP_MAX_BYTES = 64 << 10  # bigger files are parsed at every start rather than
 
 class Stored(NamedTuple):
     key: tuple[int, int, int]  # mtime_ns, size, inode
-    form: Any  # the JSON form FileKind.build takes; None when `why` is set
-    why: str | None  # the file could not be read: the reason, as shown for it
+    json_form: Any  # what FileKind.build takes; None when the file was unreadable
+    unreadable_reason: str | None  # the file could not be read: why, as shown for it
 
 
 def _is_int(value: Any) -> bool:
@@ -80,9 +81,11 @@ class StatCache:
             return hit.value
         if (stored := self.disk.pop(rel, None)) is not None and stored.key == key:
             try:
-                value = self._failed(path, stored.why) if stored.why is not None else self.kind.build(
-                    path, rel, stored.form)
-            except Exception as exc:  # a wrong shape: the file itself is read below
+                if stored.unreadable_reason is not None:
+                    value = self._failed(path, stored.unreadable_reason)
+                else:
+                    value = self.kind.build(path, rel, stored.json_form)
+            except Exception as exc:  # noqa: BLE001 - any wrong shape of an untrusted form: the file is read below
                 log.debug("parse cache: %s not used (%s)", rel, type(exc).__name__)
             else:
                 self._entries[path] = _Entry(key, value, rel, stored)
@@ -94,7 +97,7 @@ class StatCache:
             return self._failed(path, f"{rel}: cannot read ({exc.strerror or type(exc).__name__})")
         except Unreadable as exc:
             why = str(exc)
-        except Exception as exc:  # last resort: untrusted input must not break the listing
+        except Exception as exc:  # noqa: BLE001 - last resort: untrusted input must not break the listing
             why = f"{rel}: cannot be read ({type(exc).__name__})"
         if why is not None:
             value = self._failed(path, why)
@@ -165,7 +168,7 @@ def save(path: Path, root: str, entries: dict[str, dict[str, Stored]]) -> None:
     """Replace the cache file atomically (never half-written), readable by this user only."""
     doc: dict[str, Any] = {"format": FORMAT, "version": VERSION, "root": root}
     for kind, stored in entries.items():
-        doc[kind] = {rel: [*entry.key, entry.form, entry.why] for rel, entry in stored.items()}
+        doc[kind] = {rel: [*entry.key, entry.json_form, entry.unreadable_reason] for rel, entry in stored.items()}
     try:
         text = json.dumps(doc, separators=(",", ":"))
     except (ValueError, TypeError, RecursionError) as exc:  # e.g. a state file nested very deep
@@ -183,7 +186,5 @@ def save(path: Path, root: str, entries: dict[str, dict[str, Stored]]) -> None:
         log.warning("parse cache %s not written: %s", path, exc)
     finally:
         if tmp is not None:
-            try:
+            with contextlib.suppress(OSError):  # best effort: a stray temp file is harmless
                 os.unlink(tmp)
-            except OSError:
-                pass

@@ -20,13 +20,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlite_utils
 
+from adsdash import timefmt
 from adsdash.datadir import DataDirError, prepare_file
 from adsdash.processes import same_process, start_ticks
 
@@ -54,16 +55,12 @@ Clock = Callable[[], datetime]
 
 
 def system_clock() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def iso(moment: datetime) -> str:
     """UTC with microseconds, sortable as text."""
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
-
-
-def parse_time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 @dataclass(frozen=True)
@@ -107,10 +104,10 @@ class Job:
 
     def elapsed(self, now: datetime | None = None) -> float | None:
         """Seconds run so far (or in all, once ended); None before it starts."""
-        start = parse_time(self.started_at)
+        start = timefmt.parse(self.started_at)
         if start is None:
             return None
-        end = parse_time(self.finished_at) or now or datetime.now(timezone.utc)
+        end = timefmt.parse(self.finished_at) or now or system_clock()
         return max(0.0, (end - start).total_seconds())
 
     def to_dict(self) -> dict[str, Any]:
@@ -134,7 +131,7 @@ class Line:
     text: str | bytes  # bytes when the CLI printed invalid UTF-8: kept exactly
 
     @property
-    def str(self) -> str:
+    def as_text(self) -> str:
         return self.text if isinstance(self.text, str) else self.text.decode("utf-8", "replace")
 
 
@@ -167,8 +164,8 @@ class WorkerInfo:
 class _Database:
     """The one owner of a database file's connections in this process: one per thread."""
 
-    _open: dict[Path, _Database] = {}
-    _open_lock = threading.Lock()
+    _open: ClassVar[dict[Path, _Database]] = {}
+    _open_lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self, path: Path):
         self.path = path
@@ -270,7 +267,7 @@ class Store:
 
     @staticmethod
     def _create_v1(db: sqlite_utils.Database) -> None:
-        db["jobs"].create(
+        db.table("jobs").create(
             {
                 "id": int, "slug": str, "command": str, "args": str, "argv": str, "cwd": str,
                 "status": str, "queued_at": str, "started_at": str, "finished_at": str,
@@ -282,13 +279,13 @@ class Store:
             defaults={"line_count": 0, "cancel_requested": 0, "parked": 0},
             if_not_exists=True,
         )
-        db["jobs"].create_index(["slug", "id"], if_not_exists=True)
-        db["jobs"].create_index(["status", "id"], if_not_exists=True)
+        db.table("jobs").create_index(["slug", "id"], if_not_exists=True)
+        db.table("jobs").create_index(["status", "id"], if_not_exists=True)
         db.execute(
             "create table if not exists lines (job_id integer not null, seq integer not null,"
             " t real not null, stream text not null, text, primary key (job_id, seq)) without rowid"
         )
-        db["workers"].create(
+        db.table("workers").create(
             {"id": str, "host": str, "pid": int, "kind": str, "concurrency": int,
              "started_at": str, "heartbeat": float, "stopped_at": str},
             pk="id", if_not_exists=True,
@@ -305,8 +302,8 @@ class Store:
                 (slug, command, json.dumps(args), json.dumps(list(argv)), cwd, QUEUED, self._now(),
                  requested_by, requested_from),
             )
-            job_id = cur.lastrowid
-        return self.job(job_id)
+            row = conn.execute("select * from jobs where id = ?", (cur.lastrowid,)).fetchone()
+        return Job.from_row(row)
 
     def job(self, job_id: int) -> Job | None:
         row = self._conn().execute("select * from jobs where id = ?", (job_id,)).fetchone()
@@ -315,7 +312,8 @@ class Store:
     def jobs(self, *, slug: str | None = None, status: str | None = None, limit: int | None = 100,
              before_id: int | None = None) -> list[Job]:
         """Newest first."""
-        where, params = [], []
+        where: list[str] = []
+        params: list[Any] = []
         for column, value in (("slug", slug), ("status", status)):
             if value is not None:
                 where.append(f"{column} = ?")
@@ -347,7 +345,7 @@ class Store:
     def counts(self, since: str | None = None) -> dict[str, int]:
         """Jobs per status; failures counted from `since` (ISO UTC) when given."""
         conn = self._conn()
-        out = {s: 0 for s in STATUSES}
+        out = dict.fromkeys(STATUSES, 0)
         for status in (QUEUED, STARTED):
             out[status] = conn.execute("select count(*) from jobs where status = ?", (status,)).fetchone()[0]
         out[FAILED] = conn.execute(
@@ -425,7 +423,7 @@ class Store:
         if job.status == QUEUED:
             requeue = self.finish(job_id, CANCELLED, error="cancelled before it started")
             job = self.job(job_id)
-            if job.status == CANCELLED:
+            if job is not None and job.status == CANCELLED:
                 return job, requeue
         self._conn().execute("update jobs set cancel_requested = 1 where id = ? and status = ?", (job_id, STARTED))
         return self.job(job_id), []
@@ -491,7 +489,7 @@ class Store:
     # -- workers ---------------------------------------------------------
 
     def register_worker(self, worker_id: str, *, kind: str, concurrency: int) -> None:
-        self.db["workers"].upsert(
+        self.db.table("workers").upsert(
             {"id": worker_id, "host": socket.gethostname(), "pid": os.getpid(), "kind": kind,
              "concurrency": concurrency, "started_at": self._now(), "heartbeat": time.time(), "stopped_at": None,
              "proc_start": start_ticks(os.getpid())},

@@ -16,30 +16,37 @@ import re
 import stat
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Callable, Mapping, NamedTuple
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from . import parse_cache
-from .ads_files import (  # SOURCES, ErrorInfo: part of this module's API too
-    CONFIG, ERROR, LOCK, NO_STATE, SOURCES, STATE, ErrorInfo, ParsedConfig, ParsedLock, ParsedState,
+from adsdash import parse_cache
+from adsdash.ads_files import (  # SOURCES, ErrorInfo: part of this module's API too
+    CONFIG,
+    ERROR,
+    LOCK,
+    NO_STATE,
+    SOURCES,
+    STATE,
+    ErrorInfo,
+    ParsedConfig,
+    ParsedLock,
+    ParsedState,
     zone_named,
 )
-from .catalogue import is_safe_slug
-from .processes import pid_alive
-from .freshness import Freshness, Kind, assess
-from .parse_cache import StatCache, Stored
+from adsdash.catalogue import is_safe_slug
+from adsdash.freshness import Freshness, Kind, assess
+from adsdash.parse_cache import StatCache, Stored
+from adsdash.processes import pid_alive
+from adsdash.store import Clock, system_clock
 
 _YOUNG_EMPTY_LOCK_SECONDS = 10.0  # O_EXCL create and the write are two steps
 _ERROR_NAME_RE = re.compile(r"error_(\d{8}_\d{6})([._-][A-Za-z0-9]+)?\.json", re.ASCII)
 _YEAR_RE = re.compile(r"\d{4}", re.ASCII)
 SAVE_EVERY_SECONDS = 60.0  # files change while jobs run: rewrite the cache file at most this often
-
-
-def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -96,7 +103,7 @@ class Client:
 
 # ---- the stat cache and the workspace ----------------------------------------------
 
-class _Found(NamedTuple):
+class _FileWithStat(NamedTuple):
     path: str
     rel: str  # for messages: "state/acme.json"
     stat: os.stat_result
@@ -104,29 +111,32 @@ class _Found(NamedTuple):
 
 class Workspace:
     def __init__(self, root: Path, *, late_after_days: int = 1, stale_after_days: int = 3,
-                 clock: Callable[[], datetime] = _utc_now, cache_path: Path | str | None = None) -> None:
+                 clock: Clock = system_clock, cache_path: Path | str | None = None) -> None:
         self.root = Path(root)
         self.late_after_days, self.stale_after_days, self.clock = late_after_days, stale_after_days, clock
         self._configs = StatCache(CONFIG, lambda _, why: ParsedConfig(problems=(why,), fatal=why))
         self._states = StatCache(STATE, lambda _, why: ParsedState(problems=(why,), fatal=why))
         # Locks come and go within seconds and are few: not worth keeping on disk.
         self._locks = StatCache(LOCK, lambda _, why: ParsedLock(None, None, False, why), keep=False)
-        self._errors = StatCache(ERROR, lambda path, why: ErrorInfo(Path(path), *[None] * 7, problem=why))
-        self._skipped: tuple[str, ...] = ()
+        self._errors = StatCache(ERROR, lambda path, why: ErrorInfo(Path(path), problem=why))
         self._mutex = threading.Lock()  # the caches are shared by UI and worker threads
         self.cache_path = Path(cache_path) if cache_path is not None else None
-        self._disk_loaded = self.cache_path is None
+        self._disk_loaded = False
         self._saved_at: float | None = None  # monotonic time of the last cache file write
 
+    @property
+    def clients_folder(self) -> Path:
+        return self.root / "configs" / "clients"
+
     def exists(self) -> bool:
-        return (self.root / "configs" / "clients").is_dir()
+        return self.clients_folder.is_dir()
+
+    def clients_folder_problem(self) -> str | None:
+        """The one line to show when the clients folder is missing; None when it is there."""
+        return None if self.exists() else f"no ads_sync clients folder at {self.clients_folder}"
 
     def slugs(self) -> frozenset[str]:
         return frozenset(self._scan("configs/clients", ".yaml"))
-
-    def skipped_names(self) -> tuple[str, ...]:
-        """Config file names the last clients() ignored because they are not safe slugs."""
-        return self._skipped
 
     def clients(self, *, save_cache: bool = True) -> list[Client]:
         """Every client, sorted by slug: one scandir per folder, files re-read only if changed.
@@ -134,8 +144,7 @@ class Workspace:
         app waits for this read to draw its first screen."""
         with self._mutex:
             self._load_disk_cache()
-            skipped: list[str] = []
-            configs = self._scan("configs/clients", ".yaml", skipped)
+            configs = self._scan("configs/clients", ".yaml")
             odd_states: dict[str, str] = {}  # slug -> why its state file is not read
             states, locks = self._scan("state", ".json", odd=odd_states), self._scan("locks", ".lock")
             error_dirs = self._scan_dirs("errors")
@@ -146,9 +155,9 @@ class Workspace:
             for cache, files in ((self._configs, configs), (self._states, states),
                                  (self._locks, locks), (self._errors, errors)):
                 cache.scanned(files.values())
-            self._skipped = tuple(sorted(skipped))
             to_save = self._cache_to_save() if save_cache else None
-        if to_save is not None:  # written outside the lock: readers need not wait for the disk
+        # Written outside the lock: readers need not wait for the disk.
+        if to_save is not None and self.cache_path is not None:
             parse_cache.save(self.cache_path, self._cache_root(), to_save)
         return result
 
@@ -197,7 +206,7 @@ class Workspace:
         return os.path.realpath(self.root)
 
     def _load_disk_cache(self) -> None:
-        if self._disk_loaded:
+        if self._disk_loaded or self.cache_path is None:
             return
         self._disk_loaded = True  # once: later, the caches in memory are newer
         found = parse_cache.load(self.cache_path, self._cache_root(), tuple(c.kind.name for c in self._kept()))
@@ -215,8 +224,8 @@ class Workspace:
             cache.changed = False
         return {cache.kind.name: cache.to_keep() for cache in self._kept()}
 
-    def _build(self, slug: str, config_file: _Found, state_file: _Found | None,
-               lock_file: _Found | None, error_file: _Found | None, now: datetime,
+    def _build(self, slug: str, config_file: _FileWithStat, state_file: _FileWithStat | None,
+               lock_file: _FileWithStat | None, error_file: _FileWithStat | None, now: datetime,
                odd_state: str | None = None) -> Client:
         config: ParsedConfig = self._configs.get(config_file)
         if state_file:
@@ -241,7 +250,7 @@ class Workspace:
             data_quality=state.data_quality, state=state.raw, lock=lock, newest_error=error, problems=problems,
         )
 
-    def _lock_info(self, found: _Found | None, now: datetime) -> LockInfo | None:
+    def _lock_info(self, found: _FileWithStat | None, now: datetime) -> LockInfo | None:
         if found is None:
             return None
         parsed: ParsedLock = self._locks.get(found)
@@ -252,7 +261,7 @@ class Workspace:
             return LockInfo(None, True, age, None)  # just created, pid not written yet
         return LockInfo(None, False, age, parsed.problem)
 
-    def _newest_error_file(self, slug: str) -> _Found | None:
+    def _newest_error_file(self, slug: str) -> _FileWithStat | None:
         # The name's stamp orders them; the mtime may have been touched by a copy.
         names = [(m[1], e.name) for e in self._entries(f"errors/{slug}")
                  if (m := _ERROR_NAME_RE.fullmatch(e.name)) and self._is_plain_file(e)]
@@ -267,21 +276,17 @@ class Workspace:
         except OSError:  # missing, not a directory, no permission: nothing there
             return []
 
-    def _scan(self, rel_dir: str, suffix: str, skipped: list[str] | None = None,
-              odd: dict[str, str] | None = None) -> dict[str, _Found]:
+    def _scan(self, rel_dir: str, suffix: str, odd: dict[str, str] | None = None) -> dict[str, _FileWithStat]:
         """slug -> file for every SLUG+suffix in rel_dir whose slug is safe; with `odd`, also
         slug -> reason for those names that are there but are not files we read."""
-        found: dict[str, _Found] = {}
+        found: dict[str, _FileWithStat] = {}
         for entry in self._entries(rel_dir):
             slug = entry.name[: -len(suffix)] if entry.name.endswith(suffix) else None
-            if slug is None:
+            if slug is None or not is_safe_slug(slug):
                 continue
-            if not is_safe_slug(slug):
-                if skipped is not None:
-                    skipped.append(entry.name)
-            elif self._is_plain_file(entry):
+            if self._is_plain_file(entry):
                 try:
-                    found[slug] = _Found(entry.path, f"{rel_dir}/{entry.name}", entry.stat())
+                    found[slug] = _FileWithStat(entry.path, f"{rel_dir}/{entry.name}", entry.stat())
                 except OSError:
                     continue
             elif odd is not None and (why := self._why_not_plain(entry.path, f"{rel_dir}/{entry.name}")):
@@ -291,7 +296,7 @@ class Workspace:
     def _scan_dirs(self, rel_dir: str) -> set[str]:
         return {e.name for e in self._entries(rel_dir) if _no_raise(e.is_dir, follow_symlinks=False)}
 
-    def _find(self, rel: str) -> _Found | None:
+    def _find(self, rel: str) -> _FileWithStat | None:
         path = os.path.join(self.root, rel)
         try:
             if os.path.islink(path) and not self._inside(path):
@@ -299,7 +304,7 @@ class Workspace:
             st = os.stat(path)
         except OSError:
             return None
-        return _Found(path, rel, st) if stat.S_ISREG(st.st_mode) else None
+        return _FileWithStat(path, rel, st) if stat.S_ISREG(st.st_mode) else None
 
     def _why_not_plain(self, path: str, rel: str) -> str | None:
         """Why something at `path` is not a file we read; None when nothing is there or it is one."""
@@ -335,4 +340,6 @@ def _no_raise(check: Callable[..., bool], **kwargs: Any) -> bool:
         return check(**kwargs)
     except OSError:
         return False
+
+
 __all__ = ["SOURCES", "Client", "ErrorInfo", "LockInfo", "Report", "Workspace"]

@@ -109,7 +109,7 @@ def main() -> None:
             batch = engine.store.lines(job.id, after=seq)
             now = time.time()
             for line in batch:
-                seen.append((now - float(line.str.split()[0])) * 1000)
+                seen.append((now - float(line.as_text.split()[0])) * 1000)
                 seq = line.seq
             if not batch and engine.store.job(job.id).ended:
                 break

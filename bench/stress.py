@@ -10,6 +10,7 @@ and SQLite's integrity_check. Target: 0 lost, 0 run twice, 0 lines lost, ok.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import pty
 import shlex
@@ -92,8 +93,8 @@ def run(root: Path, env: dict[str, str], starts: Path, args) -> int:
     threads = [threading.Thread(target=killer), threading.Thread(target=health_loop)]
     for t in threads:
         t.start()
-    submitters = [subprocess.Popen([sys.executable, "-c", SUBMITTER, str(args.jobs), str(i * 7), str(args.pace)], env=env,
-                                   stdout=subprocess.PIPE, text=True) for i in range(4)]
+    submitters = [subprocess.Popen([sys.executable, "-c", SUBMITTER, str(args.jobs), str(i * 7), str(args.pace)],
+                                   env=env, stdout=subprocess.PIPE, text=True) for i in range(4)]
     submitted = [int(line) for proc in submitters for line in proc.communicate()[0].split()]
     submit_seconds = time.monotonic() - started
     done.set()
@@ -143,10 +144,8 @@ def _stop_all(store_path: Path, workers: list[subprocess.Popen]) -> None:
     pids = [r[0] for r in conn.execute("select pid from workers where kind = 'background' and stopped_at is null")]
     conn.close()
     for pid in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError):  # already gone
             os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
     for w in workers:
         w.wait(timeout=30)
     deadline = time.monotonic() + 30
@@ -196,7 +195,7 @@ def report(store_path: Path, starts: Path, submitted: list[int], kills: int, hea
         ("integrity_check", integrity, "target ok"),
     ]
     for name, value, note in rows_out:
-        print(f"  {name:<34} {str(value):<12} {note}")
+        print(f"  {name:<34} {value!s:<12} {note}")
 
 
 if __name__ == "__main__":

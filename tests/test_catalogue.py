@@ -99,7 +99,8 @@ def test_requests_serialise_plainly():
     import json
     from dataclasses import asdict
     request = build("report", scope="2025-Q3")
-    assert json.loads(json.dumps(asdict(request))) == {"command": "report", "slug": "acme", "args": {"scope": "2025-Q3"}}
+    expected = {"command": "report", "slug": "acme", "args": {"scope": "2025-Q3"}}
+    assert json.loads(json.dumps(asdict(request))) == expected
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,6 @@ import time
 from importlib import metadata
 
 import pytest
-
 from conftest import wait_ended
 
 
@@ -165,7 +164,7 @@ def test_a_nan_refresh_is_refused_in_one_line(fake_settings):
 def test_global_flags_work_before_or_after_the_command(fake_settings, tmp_path, before):
     home = str(tmp_path / "elsewhere")
     flags = ["--home", home, "--json"]
-    data = as_json(adsdash(fake_settings, *(flags + ["config"] if before else ["config"] + flags)))
+    data = as_json(adsdash(fake_settings, *([*flags, "config"] if before else ["config", *flags])))
     assert data["home"] == {"value": home, "origin": "flag --home"}
     json_first = ["--json", "commands"] if before else ["commands", "--json"]
     assert {c["command"] for c in as_json(adsdash(fake_settings, *json_first))} >= {"append", "report"}
@@ -238,7 +237,7 @@ def test_result_of_a_job_of_many_pages(fake_settings, fake_engine, flood_job):
     assert FLOOD_LINES > 2 * PAGE_LINES
     result = as_json(adsdash(fake_settings, "result", str(flood_job.id), "--json"))
     stored = fake_engine.store.lines(flood_job.id)
-    assert result["stdout"] == "\n".join(line.str for line in stored if line.stream == "stdout")
+    assert result["stdout"] == "\n".join(line.as_text for line in stored if line.stream == "stdout")
     assert result["stdout"].split("\n") == [f"line {i}" for i in range(1, FLOOD_LINES + 1)]
     assert result["stderr"] == "" and result["exit_code"] == 0
     text = adsdash(fake_settings, "result", str(flood_job.id)).stdout.decode().splitlines()
@@ -274,7 +273,7 @@ def test_a_store_of_garbage_is_one_line_naming_it(fake_settings):
 
 
 def test_a_store_broken_inside_is_one_line_naming_it(fake_settings, fake_engine):
-    for i in range(200):  # pages enough that the damage below misses the schema on page 1
+    for _ in range(200):  # pages enough that the damage below misses the schema on page 1
         fake_engine.store.create_job(slug="ok", command="validate", args={}, argv=["x" * 500], cwd="/")
     fake_engine.store.close()
     data = bytearray(fake_settings.store_path.read_bytes())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -9,12 +10,12 @@ import sys
 import time
 
 import pytest
+from conftest import FAKE_CLI, wait_ended, wait_for
 
 from adsdash.catalogue import RequestError
 from adsdash.processes import pid_alive
 from adsdash.store import CANCELLED, FAILED, FINISHED, QUEUED, STARTED
 from adsdash.tasks.worker import Worker
-from conftest import FAKE_CLI, wait_ended, wait_for
 
 
 def test_validate_runs_and_records_everything(fake_engine, worker):
@@ -26,7 +27,7 @@ def test_validate_runs_and_records_everything(fake_engine, worker):
     assert done.queued_at <= done.started_at <= done.finished_at
     assert done.worker == worker.id and done.pid and done.requested_by
     lines = fake_engine.store.lines(job.id)
-    assert [l.seq for l in lines] == [1, 2] and lines[1].text.endswith("Validation complete for 'ok'")
+    assert [line.seq for line in lines] == [1, 2] and lines[1].text.endswith("Validation complete for 'ok'")
     assert done.line_count == 2
 
 
@@ -65,11 +66,13 @@ def _script(path, mode: int = 0o755):
     ("make", "message"),
     [
         (lambda tmp, ads: str(tmp / "no-such-cli"), "the ads_sync command '{tmp}/no-such-cli' does not exist" + CHECK),
-        (lambda tmp, ads: str(_script(tmp / "cli.py", 0o644)), "the ads_sync command '{tmp}/cli.py' is not an executable file"),
+        (lambda tmp, ads: str(_script(tmp / "cli.py", 0o644)),
+         "the ads_sync command '{tmp}/cli.py' is not an executable file"),
         (lambda tmp, ads: str(tmp), "the ads_sync command '{tmp}' is not an executable file"),
         # A relative path is found from the ads_sync folder, where the CLI runs, not from here.
         (lambda tmp, ads: "./cli.py", "the ads_sync command '{ads}/./cli.py' does not exist" + CHECK),
-        (lambda tmp, ads: "adsdash-no-such-program --x", "the ads_sync command 'adsdash-no-such-program' is not an executable found on PATH"),
+        (lambda tmp, ads: "adsdash-no-such-program --x",
+         "the ads_sync command 'adsdash-no-such-program' is not an executable found on PATH"),
     ],
     ids=["missing", "not-executable", "directory", "relative-to-ads-sync", "not-on-path"],
 )
@@ -176,7 +179,7 @@ def test_two_jobs_for_one_client_never_overlap(fake_engine, worker, monkeypatch)
     ended = [wait_ended(fake_engine, i, timeout=30) for i in ids]
     assert all(j.status == FINISHED for j in ended)
     spans = sorted((j.started_at, j.finished_at) for j in ended)
-    for (_, end), (start, _) in zip(spans, spans[1:]):
+    for (_, end), (start, _) in itertools.pairwise(spans):
         assert end <= start, spans
     assert [j.id for j in sorted(ended, key=lambda j: j.started_at)] == ids  # in queue order
     # another client's job did not wait behind them
@@ -198,7 +201,7 @@ def test_200k_lines_stored_whole_and_in_order(fake_engine, worker):
 def test_dirty_output_is_stored_without_loss(fake_engine, worker):
     done = wait_ended(fake_engine, fake_engine.submit("validate", "dirty").id)
     lines = fake_engine.store.lines(done.id)
-    texts = [(l.stream, l.text) for l in lines]
+    texts = [(line.stream, line.text) for line in lines]
     assert ("stdout", "[bold red]markup[/] and [/] and [link=x]y[/link]") in texts
     assert ("stdout", "\x1b]0;pwned\x07title \x1b[2Jclear \x1b[31mred\x1b[0m") in texts
     assert ("stdout", "nul\x00byte") in texts
@@ -247,7 +250,7 @@ def _standalone_worker(settings) -> subprocess.Popen:
 def test_worker_killed_mid_job_is_recovered_by_the_next(fake_engine, fake_settings):
     proc = _standalone_worker(fake_settings)
     try:
-        wait_for(lambda: fake_engine.store.live_workers(), timeout=20)
+        wait_for(fake_engine.store.live_workers, timeout=20)
         job = fake_engine.submit("append", "slow")
         running = wait_for(lambda: (j := fake_engine.store.job(job.id)).status == STARTED and j.pid and j)
         proc.kill()
@@ -270,7 +273,7 @@ def test_worker_killed_mid_job_is_recovered_by_the_next(fake_engine, fake_settin
 
 def test_standalone_worker_stops_cleanly_on_sigterm(fake_engine, fake_settings):
     proc = _standalone_worker(fake_settings)
-    wait_for(lambda: fake_engine.store.live_workers(), timeout=20)
+    wait_for(fake_engine.store.live_workers, timeout=20)
     job = fake_engine.submit("append", "slow")
     wait_for(lambda: fake_engine.store.job(job.id).status == STARTED)
     proc.send_signal(signal.SIGTERM)
@@ -279,11 +282,11 @@ def test_standalone_worker_stops_cleanly_on_sigterm(fake_engine, fake_settings):
     assert fake_engine.store.live_workers() == []
 
 
-def test_engine_keeps_the_parse_cache_in_its_data_folder(fake_settings):
+def test_engine_keeps_the_parse_cache_in_its_cache_folder(fake_settings):
     from adsdash.engine import Engine
 
     time.sleep(0.25)  # files younger than the file system's timestamp tick are not kept
     first = Engine(fake_settings).workspace.clients()
-    cache = fake_settings.home / "workspace-cache.json"
+    cache = fake_settings.home / "cache" / "workspace-cache.json"  # an explicit home keeps it inside
     assert cache.is_file() and (cache.stat().st_mode & 0o777) == 0o600
     assert Engine(fake_settings).workspace.clients() == first

@@ -1,5 +1,5 @@
 import unicodedata
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -7,7 +7,6 @@ from rich.cells import cell_len
 
 from adsdash.freshness import SEVERITY, SYMBOL, Freshness, Kind, assess, client_yesterday
 
-UTC = timezone.utc
 CHICAGO = ZoneInfo("America/Chicago")
 AUCKLAND = ZoneInfo("Pacific/Auckland")
 LOS_ANGELES = ZoneInfo("America/Los_Angeles")

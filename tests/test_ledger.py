@@ -14,12 +14,12 @@ import threading
 import time
 
 import pytest
+from conftest import wait_ended, wait_for
 
 from adsdash.processes import pid_alive, start_ticks
 from adsdash.store import FAILED, FINISHED, STARTED, Store
 from adsdash.tasks import worker as worker_module
 from adsdash.tasks.worker import Worker
-from conftest import wait_ended, wait_for
 
 WRITER = textwrap.dedent("""
     import sys

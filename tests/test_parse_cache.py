@@ -206,7 +206,7 @@ def test_big_and_unrepresentable_files_are_parsed_at_every_start(folder, cache):
     assert {c.slug for c in workspace(folder, cache).clients()} == {"acme", "bad-state", "broken", "dated"}
     doc = json.loads(cache.read_text())
     assert "state/acme.json" not in doc["states"] and "configs/clients/dated.yaml" not in doc["configs"]
-    dated = [c for c in workspace(folder, cache).clients() if c.slug == "dated"][0]
+    dated = next(c for c in workspace(folder, cache).clients() if c.slug == "dated")
     assert "client_id is a date" in dated.problems[0]
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import sys
 
 import pytest
+from conftest import make_settings, sandbox_slug, wait_ended
+from test_cli import adsdash
 
 from adsdash.engine import Engine
 from adsdash.freshness import Kind
 from adsdash.sandbox.generate import create_workspace
 from adsdash.tasks.worker import Worker
-from conftest import make_settings, sandbox_slug, wait_ended
-from test_cli import adsdash
 
 
 @pytest.fixture
@@ -51,7 +51,7 @@ def test_init_brings_a_never_client_to_fresh(sandbox):
     assert engine.workspace.client(slug).freshness.kind == Kind.NEVER
     job = run(engine, "init", slug)
     assert job.status == "finished" and job.result == f"Completed initial sync for '{slug}'"
-    assert any("Processing chunk 1/" in l.str for l in engine.store.lines(job.id))
+    assert any("Processing chunk 1/" in line.as_text for line in engine.store.lines(job.id))
     assert engine.workspace.client(slug).freshness.kind == Kind.FRESH
 
 
@@ -84,7 +84,7 @@ def test_unreadable_state_fails_validation(sandbox):
 
 
 def test_headless_follow_and_status_on_the_sandbox(sandbox):
-    settings, engine = sandbox
+    settings, _engine = sandbox
     slug = sandbox_slug("fresh")
     proc = adsdash(settings, "run", "validate", slug, "--follow", extra_env={"ADS_SYNC_SANDBOX_SPEED": "0"})
     assert f"Validation complete for '{slug}'" in proc.stdout.decode()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shlex
 import sys
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -70,7 +71,7 @@ def test_scope_range(scope, expected):
 def test_chunks_and_append_window_follow_the_real_tool():
     chunks = chunk_date_ranges(date(2025, 1, 1), date(2025, 12, 31), 90)
     assert chunks[0] == (date(2025, 1, 1), date(2025, 4, 1)) and chunks[-1][1] == date(2025, 12, 31)
-    assert all(b.toordinal() + 1 == c.toordinal() for (_, b), (c, _) in zip(chunks, chunks[1:]))
+    assert all(b.toordinal() + 1 == c.toordinal() for (_, b), (c, _) in itertools.pairwise(chunks))
     y = date(2025, 10, 12)
     assert append_window("2025-10-11", 3, 30, y) == (date(2025, 10, 8), y, False)
     assert append_window("2025-08-01", 3, 30, y) == (date(2025, 9, 12), y, True)
@@ -78,7 +79,7 @@ def test_chunks_and_append_window_follow_the_real_tool():
 
 
 def test_yesterday_is_in_the_client_zone():
-    now = datetime(2025, 10, 13, 3, 30, tzinfo=timezone.utc)  # 22:30 the day before in Chicago
+    now = datetime(2025, 10, 13, 3, 30, tzinfo=UTC)  # 22:30 the day before in Chicago
     assert yesterday_in("America/Chicago", now) == date(2025, 10, 11)
     assert yesterday_in("Europe/London", now) == date(2025, 10, 12)
 

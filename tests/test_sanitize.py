@@ -2,7 +2,7 @@ import pytest
 from rich.console import Console
 from rich.text import Text
 
-from adsdash.sanitize import cell, decode, keep_colour, one_line, plain
+from adsdash.sanitize import cell, keep_colour, one_line, plain
 
 ESC = "\x1b"
 
@@ -18,10 +18,6 @@ def test_clean_text_is_returned_unchanged():
     line = "2025-10-13 08:00:01,123 - INFO - ads_sync - Santana & Blanchard (Law) – ünïcødé ✓ 日本"
     assert plain(line) is line
     assert keep_colour(line) is line
-
-
-def test_decode_replaces_invalid_utf8():
-    assert decode(b"ok \xff\xfe done \xe2\x9c\x93") == "ok \ufffd\ufffd done ✓"
 
 
 @pytest.mark.parametrize(

@@ -16,10 +16,10 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
+from conftest import wait_ended, wait_for
 
 from adsdash.config import load_settings
 from adsdash.engine import Engine
@@ -27,7 +27,6 @@ from adsdash.processes import pid_alive
 from adsdash.sandbox.generate import create_workspace, plan
 from adsdash.store import FINISHED, STARTED
 from adsdash.tasks.worker import Worker
-from conftest import wait_ended, wait_for
 
 
 def _drain(fd: int) -> None:
@@ -72,14 +71,14 @@ def test_a_job_survives_the_app_and_its_terminal(tmp_path, how):
             master = -1
         else:
             os.kill(pid, signal.SIGKILL)
-        _, status = os.waitpid(pid, 0)
+        os.waitpid(pid, 0)
         assert engine.store.job(job.id).status == STARTED  # the app is gone, the job is not
         done = wait_ended(engine, job.id, timeout=60)
         assert (done.status, done.exit_code, done.error) == (FINISHED, 0, None)
         lines = engine.store.lines(job.id)
         assert [line.seq for line in lines] == list(range(1, done.line_count + 1))
-        assert lines[0].str.endswith(f"Acquired lock for '{slug}'")
-        assert any(line.str.endswith(f"Completed initial sync for '{slug}'") for line in lines[-3:])
+        assert lines[0].as_text.endswith(f"Acquired lock for '{slug}'")
+        assert any(line.as_text.endswith(f"Completed initial sync for '{slug}'") for line in lines[-3:])
         assert pid_alive(worker.pid)  # and still serves the folder
     finally:
         if master >= 0:

@@ -1,4 +1,4 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from adsdash import timefmt
 
@@ -9,7 +9,7 @@ def test_durations_read_short():
 
 
 def test_ago_and_local():
-    now = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
     assert timefmt.ago((now - timedelta(minutes=5, seconds=12)).isoformat(), now) == "5m12s ago"
     assert timefmt.ago(None, now) == "—" and timefmt.ago("garbage", now) == "—"
     assert timefmt.local("2026-11-28T12:00:00+00:00", timezone(timedelta(hours=-6))) == "2026-11-28 06:00:00"

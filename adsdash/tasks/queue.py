@@ -14,8 +14,8 @@ import os
 import select
 import threading
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from huey import Huey
 from huey.storage import SqliteStorage
@@ -70,9 +70,8 @@ class WakeListener:
             except BlockingIOError:
                 pass
             except OSError as exc:
-                if self._closed:
-                    return
-                log.error("wake-up pipe failed: %s", exc)
+                if not self._closed:  # else close() shut the pipe under us: the normal end
+                    log.error("wake-up pipe failed: %s", exc)
                 return
             self.notify()
 

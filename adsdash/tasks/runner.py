@@ -37,6 +37,7 @@ DRAIN_SECONDS = 0.5  # after the CLI exits, how long a grandchild may keep the p
 MAX_LINE_BYTES = 1 << 20
 READ_BYTES = 1 << 16
 BATCH_LINES = 50_000  # lines per store transaction at most
+TAIL_LINES = 200  # the last lines kept in memory, for the outcome's result or error
 STORE_RETRY_SECONDS = 1.0  # after a failed store write, the next try
 BACKLOG_BYTES = 256 << 20  # output held in memory while the store refuses it; beyond, lines are dropped
 STORE_FAULTS = (sqlite3.Error, OSError)
@@ -53,7 +54,7 @@ class Outcome:
     output_note: str | None = None
 
 
-def _decode(raw: bytes) -> str | bytes:
+def _decode(raw: bytes | bytearray) -> str | bytes:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -86,7 +87,7 @@ class JobRun:
         self._lock = threading.Lock()
         self._seq = 0
         self._pending: list[tuple[int, float, str, str | bytes]] = []
-        self._tail: deque[tuple[str, str]] = deque(maxlen=200)
+        self._tail: deque[tuple[str, str]] = deque(maxlen=TAIL_LINES)
         self._last_error: str | None = None
         # Store faults: the first one's line and reason, what is held, what was dropped.
         self._fault: tuple[int, str] | None = None
@@ -102,7 +103,7 @@ class JobRun:
 
     # -- output ------------------------------------------------------------
 
-    def _add_lines(self, stream: str, parts: list[bytes], now: float) -> None:
+    def _add_lines(self, stream: str, parts: Sequence[bytes | bytearray], now: float) -> None:
         if self._fault is not None and not self._hold(parts):
             return
         pending, tail = self._pending, self._tail
@@ -110,7 +111,7 @@ class JobRun:
             self._seq += 1
             text = _decode(raw)
             pending.append((self._seq, now, stream, text))
-        for raw in parts[-tail.maxlen:]:
+        for raw in parts[-TAIL_LINES:]:
             tail.append((stream, raw.decode("utf-8", "replace")))
         if any(b" - ERROR - " in raw for raw in parts):
             for raw in parts:
@@ -118,7 +119,7 @@ class JobRun:
                 if match and match.group(1) == "ERROR":
                     self._last_error = match.group(2)
 
-    def _hold(self, parts: list[bytes]) -> bool:
+    def _hold(self, parts: Sequence[bytes | bytearray]) -> bool:
         """While the store refuses writes: keep lines within the memory bound, else count them dropped."""
         size = sum(len(raw) for raw in parts) + 64 * len(parts)
         if self._held_bytes + size <= BACKLOG_BYTES:
@@ -182,7 +183,8 @@ class JobRun:
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, bufsize=0,
             )
         except OSError as exc:
-            return Outcome(FAILED, None, one_line(f"cannot start ads_sync ({self.argv[0]}): {exc.strerror or exc}"), None)
+            error = one_line(f"cannot start ads_sync ({self.argv[0]}): {exc.strerror or exc}")
+            return Outcome(FAILED, None, error, None)
         try:
             self.store.set_process(self.job_id, proc.pid)
         except STORE_FAULTS as exc:  # recovery then cannot kill it by mistake: it finds no pid
@@ -195,9 +197,11 @@ class JobRun:
         return self._outcome(code)
 
     def _pump(self, proc: subprocess.Popen) -> int:
+        stdout, stderr = proc.stdout, proc.stderr
+        assert stdout is not None and stderr is not None  # both opened as PIPE by run()
         sel = selectors.DefaultSelector()
         buffers: dict[str, bytearray] = {}
-        for stream, pipe in (("stdout", proc.stdout), ("stderr", proc.stderr)):
+        for stream, pipe in (("stdout", stdout), ("stderr", stderr)):
             os.set_blocking(pipe.fileno(), False)
             sel.register(pipe, selectors.EVENT_READ, stream)
             buffers[stream] = bytearray()
@@ -205,7 +209,7 @@ class JobRun:
         next_cancel_check = 0.0
         signals = iter((signal.SIGINT, signal.SIGTERM, signal.SIGKILL))
         next_signal_at: float | None = None
-        exited_at: float | None = None
+        exited_at = 0.0  # when the CLI exited; read only once `code` is set
         code: int | None = None
         try:
             while True:
@@ -214,12 +218,16 @@ class JobRun:
                     first_pending = now
                 flush_due = self._pending and (self._fault is None or now >= self._retry_at)
                 timeout = 0.0 if flush_due else CANCEL_POLL_SECONDS
-                events = sel.select(timeout) if sel.get_map() else (time.sleep(timeout) or [])
+                if sel.get_map():
+                    events = sel.select(timeout)
+                else:  # both pipes at EOF: only the exit (or a cancel) is left to wait for
+                    time.sleep(timeout)
+                    events = []
                 wall = time.time()
                 for key, _ in events:
                     stream = key.data
                     try:
-                        chunk = os.read(key.fileobj.fileno(), READ_BYTES)
+                        chunk = os.read(key.fd, READ_BYTES)
                     except BlockingIOError:
                         continue
                     buf = buffers[stream]
@@ -239,7 +247,8 @@ class JobRun:
                         buf.clear()
                 now = time.monotonic()
                 # Flush when the pipes are idle, or at the latest FLUSH_SECONDS after the first pending line.
-                if self._pending and (not events or now - first_pending >= FLUSH_SECONDS or len(self._pending) > BATCH_LINES):
+                if self._pending and (not events or now - first_pending >= FLUSH_SECONDS
+                                      or len(self._pending) > BATCH_LINES):
                     self._flush()
                     first_pending = 0.0
                 if code is None:
@@ -262,8 +271,8 @@ class JobRun:
             for key in list(sel.get_map().values()):
                 sel.unregister(key.fileobj)
             sel.close()
-            proc.stdout.close()
-            proc.stderr.close()
+            stdout.close()
+            stderr.close()
             if code is None:
                 proc.kill()
                 proc.wait()

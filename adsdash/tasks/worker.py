@@ -112,9 +112,6 @@ class Worker:
         with self._runs_lock:
             return list(self._runs.values())
 
-    def busy(self) -> bool:
-        return bool(self.running())
-
     # -- the task ----------------------------------------------------------
 
     def _run_job(self, job_id: int) -> None:
@@ -128,7 +125,7 @@ class Worker:
             return
         run: JobRun | None = None
         try:
-            job = self.store.job(job_id)
+            job = self.engine.job_or_error(job_id)
             try:
                 argv, cwd = self.command_for(job)
             except RequestError as exc:
@@ -212,10 +209,10 @@ class Worker:
         orphans = self.store.queued_unparked(cutoff)
         if orphans:
             in_queue = {t.args[0] for t in self.huey.pending() if t.args}
-            lost = [j for j in orphans if j not in in_queue]
-            for job_id in lost:
+            unqueued = [j for j in orphans if j not in in_queue]
+            for job_id in unqueued:
                 log.warning("job %s: queued but not in the queue; sending it again", job_id)
-            self.enqueue(lost)
+            self.enqueue(unqueued)
         self.store.prune_workers()
         return failed
 
