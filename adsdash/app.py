@@ -11,10 +11,15 @@ from textual import work
 from textual.app import App
 from textual.binding import Binding
 
+from adsdash import look
 from adsdash.catalogue import RequestError
 from adsdash.engine import Engine
 from adsdash.sanitize import one_line
-from adsdash.store import Job, StoreError, system_clock
+from adsdash.screens.base import READ_ONLY
+from adsdash.screens.clients import ClientsScreen
+from adsdash.screens.jobs import JobsScreen
+from adsdash.store import Job, StoreError
+from adsdash.widgets.keys_help import KeysScreen
 
 STORE_TROUBLE = (sqlite3.Error, OSError, StoreError)
 WORKER_CHECK_SECONDS = 15.0  # how often the app looks for a live worker, and starts one if none
@@ -39,18 +44,22 @@ class AdsdashApp(App[int]):
         self.ensure_worker = ensure_worker
         # A first check is due at mount: until then, no live worker means one is on its way.
         self.worker_started_at = time.monotonic() if ensure_worker and not read_only else float("-inf")
-        self.clock = clock or engine.clock or system_clock
+        self.clock = clock or engine.clock
+        self.theme = engine.settings.theme  # checked against Textual's themes by the command line
         if engine.settings.keymap:
             self.set_keymap(dict(engine.settings.keymap))
-        from adsdash.screens.clients import start_first_load
+        self.clients_screen = ClientsScreen.opening(self)  # its rows are read before Textual starts
 
-        self.first_load = start_first_load(self)  # files and store, read before Textual starts (bounded)
-
-    def get_default_screen(self):
+    def get_default_screen(self) -> ClientsScreen:
         """The clients screen is the base screen (not pushed over an empty one: one frame less)."""
-        from adsdash.screens.clients import ClientsScreen
+        return self.clients_screen
 
-        return ClientsScreen()
+    def get_css_variables(self) -> dict[str, str]:
+        """The theme's variables; the states' colours (adsdash.look) follow them, before any
+        widget redraws with the new theme."""
+        variables = super().get_css_variables()
+        look.use_theme(variables)
+        return variables
 
     def on_mount(self) -> None:
         if self.read_only:
@@ -62,10 +71,13 @@ class AdsdashApp(App[int]):
     @work(thread=True, exclusive=True, group="worker-check")
     def _check_worker(self) -> None:
         """Start a background worker if none is live (at start, and again if one died)."""
+        ensure = self.ensure_worker
+        if ensure is None:
+            return
         try:
-            if self.ensure_worker():
+            if ensure():
                 self.worker_started_at = time.monotonic()
-        except Exception as exc:  # shown, never raised: the app goes on without a worker
+        except Exception as exc:  # noqa: BLE001 - shown, never raised: the app goes on without a worker
             self.call_from_thread(self.refuse, f"cannot start a background worker: {exc}")
 
     def starting_worker(self) -> bool:
@@ -80,54 +92,42 @@ class AdsdashApp(App[int]):
 
     def submit_job(self, command: str, slug: str, **params: str | None) -> Job | None:
         """Validate, store and enqueue, exactly as `adsdash run` does; say what happened."""
-        if self.read_only:
-            self.refuse("read-only: actions are disabled")
-            return None
-        try:
-            job = self.engine.submit(command, slug, **params)
-        except RequestError as exc:
-            self.refuse(str(exc))
-            return None
-        except STORE_TROUBLE as exc:  # disk full, a damaged store: nothing was queued
-            self.refuse(f"not queued: job store {self.engine.settings.store_path}: {exc}")
-            return None
-        self.notify(one_line(f"job {job.id} queued: {command} {slug}"), title="Queued", markup=False)
+        job = self._act(lambda: self.engine.submit(command, slug, **params), "not queued")
+        if job is not None:
+            self.notify(one_line(f"job {job.id} queued: {job.command} {job.slug}"), title="Queued", markup=False)
         return job
 
     def cancel_job(self, job_id: int) -> Job | None:
-        if self.read_only:
-            self.refuse("read-only: actions are disabled")
-            return None
-        try:
-            job = self.engine.cancel(job_id)
-        except RequestError as exc:
-            self.refuse(str(exc))
-            return None
-        except STORE_TROUBLE as exc:
-            self.refuse(f"not cancelled: job store {self.engine.settings.store_path}: {exc}")
-            return None
-        self.notify(f"job {job_id}: {'cancelling' if job and job.status == 'started' else job.status}",
-                    markup=False)
+        job = self._act(lambda: self.engine.cancel(job_id), "not cancelled")
+        if job is not None:
+            self.notify(f"job {job_id}: {'cancelling' if job.status == 'started' else job.status}", markup=False)
         return job
 
     def retry_job(self, job_id: int) -> Job | None:
-        job = self.engine.store.job(job_id)
-        if job is None:
-            self.refuse(f"no job {job_id}")
+        return self._act(lambda: self.engine.retry(job_id), "not queued")
+
+    def _act(self, action: Callable[[], Job], failed: str) -> Job | None:
+        """Run an engine action; a refusal or store trouble is said on screen, never raised."""
+        if self.read_only:
+            self.refuse(READ_ONLY)
             return None
-        return self.submit_job(job.command, job.slug, **job.args)
+        try:
+            job = action()
+        except RequestError as exc:
+            self.refuse(str(exc))
+            return None
+        except STORE_TROUBLE as exc:  # disk full, a damaged store: nothing happened
+            self.refuse(f"{failed}: job store {self.engine.settings.store_path}: {exc}")
+            return None
+        return job
 
     # -- navigation -------------------------------------------------------
 
     def action_open_jobs(self) -> None:
-        from adsdash.screens.jobs import JobsScreen
-
         self.push_screen(JobsScreen())
 
     def action_show_keys(self) -> None:
-        from adsdash.widgets.keys_help import KeysScreen
-
-        self.push_screen(KeysScreen(self.screen))
+        self.push_screen(KeysScreen(self.screen, self.engine.settings.keymap))
 
     def action_quit_app(self) -> None:
         """Jobs run in a worker of their own: quitting leaves them running, so nothing to ask."""

@@ -15,7 +15,6 @@ import sqlite3
 import sys
 import time
 from collections.abc import Iterator
-from importlib import metadata
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -23,9 +22,9 @@ import adsdash
 from adsdash import catalogue
 from adsdash.catalogue import RequestError
 from adsdash.config import ConfigError, Settings, load_settings
+from adsdash.datadir import DataDirError
 from adsdash.engine import Engine
 from adsdash.output import Printer
-from adsdash.datadir import DataDirError, prepare_file
 from adsdash.store import STATUSES, Line, Store, StoreError
 
 FOLLOW_POLL_SECONDS = 0.05
@@ -56,10 +55,7 @@ def _client_count(text: str) -> int:
 
 
 def _version() -> str:
-    try:
-        return metadata.version("adsdash")
-    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
-        return adsdash.__version__
+    return adsdash.__version__  # pyproject.toml's version, as installed
 
 
 class _Parser(argparse.ArgumentParser):
@@ -70,11 +66,11 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def _global_flags(*, for_subcommand: bool) -> argparse.ArgumentParser:
+def _global_flags(*, for_subcommand: bool) -> _Parser:
     """The flags every command takes. Sub-commands get a copy without defaults: with defaults
     of their own, argparse would overwrite a flag given before the command."""
     default = argparse.SUPPRESS if for_subcommand else None
-    flags = argparse.ArgumentParser(add_help=False, argument_default=default)
+    flags = _Parser(add_help=False, argument_default=default)
     flags.add_argument("--config", type=Path, help="settings file (TOML)")
     flags.add_argument("--ads-sync-path", dest="ads_sync_path", help="the ads_sync project folder")
     flags.add_argument("--cli-command", dest="cli_command", help="command prefix that runs ads_sync")
@@ -86,7 +82,7 @@ def _global_flags(*, for_subcommand: bool) -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = _global_flags(for_subcommand=True)
+    subcommand_flags = _global_flags(for_subcommand=True)
     p = _Parser(prog="adsdash", parents=[_global_flags(for_subcommand=False)],
                 description="Command center for ads_sync. Without a command: open the app.")
     p.add_argument("--version", action="version", version=f"adsdash {_version()}")
@@ -94,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="cmd", metavar="COMMAND")
 
     def add(name: str, help: str) -> argparse.ArgumentParser:
-        return sub.add_parser(name, parents=[common], help=help, description=help)
+        return sub.add_parser(name, parents=[subcommand_flags], help=help, description=help)
 
     demo = add("demo", "create a sandbox workspace if missing and open the app on it")
     demo.add_argument("--dir", type=Path, default=Path("demo"))
@@ -134,15 +130,15 @@ def build_parser() -> argparse.ArgumentParser:
     add("health", "store, worker, ads_sync folder and CLI")
     sandbox = add("sandbox", "the sandbox ads_sync")
     sandbox_sub = sandbox.add_subparsers(dest="sandbox_cmd", required=True, metavar="ACTION")
-    init = sandbox_sub.add_parser("init", help="write a sandbox workspace", parents=[common])
+    init = sandbox_sub.add_parser("init", help="write a sandbox workspace", parents=[subcommand_flags])
     init.add_argument("dir", type=Path)
     init.add_argument("--clients", type=_client_count, default=30)
     store = add("store", "the job store file")
     store_sub = store.add_subparsers(dest="store_cmd", required=True, metavar="ACTION")
     store_sub.add_parser("check", help="SQLite's quick_check of the job store (exit 1 on problems)",
-                         parents=[common])
+                         parents=[subcommand_flags])
     store_sub.add_parser("backup", help="a consistent copy of the job store, safe while it is in use",
-                         parents=[common]).add_argument("file", type=Path, help="a new file")
+                         parents=[subcommand_flags]).add_argument("file", type=Path, help="a new file")
     return p
 
 
@@ -233,8 +229,8 @@ def dispatch(args: argparse.Namespace, out: Printer) -> int:
 # -- handlers ----------------------------------------------------------------
 
 def _clients(engine: Engine, args, out: Printer) -> int:
-    if not engine.workspace.exists():
-        raise RequestError(f"no ads_sync clients folder at {engine.workspace.root / 'configs' / 'clients'}")
+    if problem := engine.workspace.clients_folder_problem():
+        raise RequestError(problem)
     clients = engine.workspace.clients()
     out.clients(clients)
     return 0
@@ -267,8 +263,8 @@ def _follow(engine: Engine, job_id: int, out: Printer, *, raw: bool) -> int:
     """Print lines as they arrive until the job ends; return the CLI's exit code."""
     seq = 0
     while True:
-        job = engine.store.job(job_id)
-        lines = engine.store.lines(job_id, after=seq, limit=10_000)
+        job = engine.job_or_error(job_id)
+        lines = engine.store.lines(job_id, after=seq, limit=PAGE_LINES)
         if lines:
             seq = lines[-1].seq
             out.output(lines, raw=raw)
@@ -407,14 +403,19 @@ def open_demo(args: argparse.Namespace) -> int:
 def open_app(settings: Settings, *, read_only: bool = False, config_file: Path | None = None) -> int:
     """Open the app. Jobs run in a worker process, never in the app: without a live one, a
     background worker is started for the data folder (not in read-only mode)."""
+    from textual.theme import BUILTIN_THEMES
+
     from adsdash.app import AdsdashApp
+    from adsdash.logfiles import log_handler
     from adsdash.tasks import background
 
+    if settings.theme not in BUILTIN_THEMES:
+        raise ConfigError(f"theme from {settings.origins.get('theme', 'default')}: unknown theme {settings.theme!r}"
+                          f" (one of: {', '.join(sorted(BUILTIN_THEMES))})")
+
     engine = Engine(settings)
-    # The terminal belongs to the app: log to a private file in the data folder instead.
-    log_file = prepare_file(settings.home / "adsdash.log")
-    logging.basicConfig(filename=log_file, level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The terminal belongs to the app: log to a private, rotating file in the log folder instead.
+    logging.basicConfig(handlers=[log_handler(settings.log_dir, "adsdash.log")], level=logging.INFO)
 
     spawned: list = []
 

@@ -2,17 +2,28 @@
 
 The file is `$ADSDASH_CONFIG`, else `<user config dir>/adsdash/config.toml`.
 Keys are the field names below; `[keymap]` maps binding ids to keys.
+
+Folders: `home` (the data folder) holds the job store, the queue, the background-worker
+lock and the wake-up pipes. Logs and the parse cache go to `log_dir` and `cache_dir`: for
+the data folder at its default place, the platform's log and cache folders, in a subfolder
+named after the data folder (`adsdash-3fa2c1d0`: name and hash of its path, so two data
+folders never share a file); for any other data folder (a demo's, a test's), `home/log`
+and `home/cache`, so it leaves nothing elsewhere. The rule looks at the path, not at how it
+was given, so every process on one data folder agrees (the background worker is always
+given `--home`).
 """
 
 from __future__ import annotations
 
 import difflib
+import hashlib
+import math
 import os
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import platformdirs
 
@@ -30,15 +41,15 @@ class Setting:
     default: Any
     kind: type
     help: str
-    low: float | None = None  # the allowed range, for numbers
-    high: float | None = None
+    low: float = -math.inf  # the allowed range, for numbers
+    high: float = math.inf
 
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("ads_sync_path", "ADS_SYNC_PROJECT_PATH", "../ads_sync", Path, "the ads_sync project folder"),
     Setting("cli_command", "ADS_SYNC_CLI_COMMAND", "poetry run python ads_sync_cli.py", str,
             "command prefix for ads_sync, split like a shell would"),
-    Setting("home", "ADSDASH_HOME", None, Path, "adsdash's data folder (job store, queue, parse cache, log)"),
+    Setting("home", "ADSDASH_HOME", None, Path, "adsdash's data folder (job store, queue, worker lock)"),
     Setting("workers", "ADSDASH_WORKERS", 2, int, "jobs run at once by one worker process", 1, 32),
     Setting("late_after_days", "ADSDASH_LATE_AFTER_DAYS", 1, int, "lag (days) from which a client is late",
             1, 3650),
@@ -48,12 +59,20 @@ SETTINGS: tuple[Setting, ...] = (
             "wait after SIGINT and again after SIGTERM before the next signal", 0, 300),
     Setting("refresh_seconds", "ADSDASH_REFRESH", 3.0, float, "how often the screens re-read files and store",
             0.2, 3600),
+    Setting("theme", "ADSDASH_THEME", "textual-dark", str, "the app's colours: a Textual theme name"),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 
 
 def default_home() -> Path:
     return Path(platformdirs.user_data_dir("adsdash"))
+
+
+def data_folder_key(home: Path) -> str:
+    """`demo-3fa2c1d0`: a data folder's name and a short hash of its real path, naming its
+    log and cache subfolders in the platform folders."""
+    real = os.path.realpath(home)
+    return f"{os.path.basename(real) or 'root'}-{hashlib.sha256(os.fsencode(real)).hexdigest()[:8]}"
 
 
 def default_config_file() -> Path:
@@ -73,6 +92,7 @@ class Settings:
     stale_after_days: int
     cancel_grace_seconds: float
     refresh_seconds: float
+    theme: str = "textual-dark"
     keymap: Mapping[str, str] = field(default_factory=dict)
     origins: Mapping[str, str] = field(default_factory=dict)
 
@@ -88,10 +108,34 @@ class Settings:
     def wake_dir(self) -> Path:
         return self.home / "wake"
 
+    @property
+    def platform_folders(self) -> bool:
+        """Whether logs and cache go to the platform folders: the data folder is at its default place."""
+        return os.path.realpath(self.home) == os.path.realpath(default_home())
+
+    @property
+    def log_dir(self) -> Path:
+        """The app's log (adsdash.log) and the background worker's (worker.log)."""
+        if self.platform_folders:
+            return Path(platformdirs.user_log_dir("adsdash")) / data_folder_key(self.home)
+        return self.home / "log"
+
+    @property
+    def cache_dir(self) -> Path:
+        """The workspace's parse cache (workspace-cache.json)."""
+        if self.platform_folders:
+            return Path(platformdirs.user_cache_dir("adsdash")) / data_folder_key(self.home)
+        return self.home / "cache"
+
     def describe(self) -> list[tuple[str, str, str]]:
-        """(name, value, origin) for every setting and every binding id, for `adsdash config`."""
+        """(name, value, origin) for every setting, the folders that follow from `home`, and
+        every binding id, for `adsdash config`."""
         rows = [(f.name, str(getattr(self, f.name)), self.origins.get(f.name, "default"))
                 for f in fields(self) if f.name in _BY_NAME]
+        at = next(i for i, row in enumerate(rows) if row[0] == "home") + 1
+        why = "platform {} folder (home is the default)" if self.platform_folders else "inside home (not the default)"
+        rows[at:at] = [("log_dir", str(self.log_dir), why.format("log")),
+                       ("cache_dir", str(self.cache_dir), why.format("cache"))]
         for binding, default in sorted(BINDING_IDS.items()):
             if binding in self.keymap:
                 rows.append((f"keymap.{binding}", self.keymap[binding], self.origins.get("keymap", "file")))

@@ -9,20 +9,22 @@ from __future__ import annotations
 import getpass
 import logging
 import os
+import re
 import shutil
-from datetime import date, datetime
+from datetime import date
 from functools import cached_property
 from pathlib import Path
-from typing import Callable
 
 from adsdash import catalogue
 from adsdash.catalogue import JobRequest, RequestError
 from adsdash.config import Settings
-from adsdash.store import Job, Store, system_clock
+from adsdash.sanitize import plain
+from adsdash.store import FINISHED, Clock, Job, Store, system_clock
 from adsdash.tasks.queue import make_huey
 from adsdash.workspace import Workspace
 
 log = logging.getLogger(__name__)
+_REPORT_WRITTEN = re.compile(r"Report (would be )?written to: (.+)$")
 
 
 def requester() -> tuple[str, str | None]:
@@ -58,13 +60,13 @@ def _not_run(job_id: int) -> None:
 
 
 class Engine:
-    def __init__(self, settings: Settings, *, clock: Callable[[], datetime] | None = None):
+    def __init__(self, settings: Settings, *, clock: Clock = system_clock):
         self.settings = settings
-        self.clock = clock or system_clock
+        self.clock = clock
         self.workspace = Workspace(
             settings.ads_sync_path, late_after_days=settings.late_after_days,
             stale_after_days=settings.stale_after_days, clock=self.clock,
-            cache_path=settings.home / "workspace-cache.json",  # parsed files, kept across starts
+            cache_path=settings.cache_dir / "workspace-cache.json",  # parsed files, kept across starts
         )
 
     @cached_property
@@ -87,8 +89,8 @@ class Engine:
     def build(self, command: str, slug: str, *, start: str | None = None, end: str | None = None,
               scope: str | None = None) -> tuple[JobRequest, list[str]]:
         """Validate completely; returns the request and the argv it will run. Raises RequestError."""
-        if not self.workspace.exists():
-            raise RequestError(f"no ads_sync clients folder at {self.workspace.root / 'configs' / 'clients'}")
+        if problem := self.workspace.clients_folder_problem():
+            raise RequestError(problem)
         known = self.workspace.slugs()
         request = catalogue.build_request(command, slug, known_slugs=known, today=self.client_today(slug),
                                           start=start, end=end, scope=scope)
@@ -112,10 +114,11 @@ class Engine:
         return self.submit(job.command, job.slug, **job.args)
 
     def cancel(self, job_id: int) -> Job:
-        self.job_or_error(job_id)
         job, due = self.store.request_cancel(job_id)
         for next_id in due:
             self._task(next_id)
+        if job is None:
+            raise RequestError(f"no job {job_id}")
         return job
 
     def job_or_error(self, job_id: int) -> Job:
@@ -125,6 +128,27 @@ class Engine:
         return job
 
     # -- facts -------------------------------------------------------------
+
+    def report_outcome(self, job: Job) -> str:
+        """One line on what became of a report job: its file written, or why there is none.
+        (The real CLI v0.1.0 logs "Report would be written to: PATH" and writes nothing.)"""
+        if not job.ended:
+            return job.status
+        if job.status != FINISHED:
+            return job.error or job.status
+        seq = self.store.find_line(job.id, "written to: ")
+        found = self.store.lines(job.id, after=seq - 1, limit=1) if seq else []
+        match = _REPORT_WRITTEN.search(plain(found[0].as_text)) if found else None
+        if match is None:
+            return "finished, but its output names no report file"
+        path = Path(match[2].strip())
+        if not path.is_absolute():
+            path = Path(job.cwd) / path
+        if path.is_file():
+            return f"wrote {path.name}"
+        said = "would be written to" if match[1] else "written to"
+        return f"finished, but no report file exists (the CLI said it {said}: {match[2].strip()})"
+
 
     def health(self) -> dict:
         """Store, workers, ads_sync folder and CLI: each with ok and a detail."""
@@ -136,12 +160,12 @@ class Engine:
             if problems:
                 detail += f": {problems[0]} (back it up with `adsdash store backup FILE`)"
             checks["store"] = {"ok": not problems, "detail": detail, "counts": counts}
-        except Exception as exc:  # the point of health is to report, not to crash
+        except Exception as exc:  # noqa: BLE001 - the point of health is to report, not to crash
             checks["store"] = {"ok": False, "detail": f"{self.settings.store_path}: {type(exc).__name__}: {exc}"}
         try:
             live = self.store.live_workers()
             checks["worker"] = {"ok": bool(live), "detail": ", ".join(w.id for w in live) or "no live worker"}
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - reported, as above
             checks["worker"] = {"ok": False, "detail": f"{type(exc).__name__}: {exc}"}
         root = Path(self.settings.ads_sync_path)
         checks["ads_sync_folder"] = {"ok": self.workspace.exists(), "detail": str(root.resolve())}

@@ -41,7 +41,7 @@ _SGR_SPLIT = re.compile(r"(\x1b\[[0-9;]{0,64}m)")
 _KEPT_SGR = frozenset({0, 1, 2, 3, 4, 7, 9, 21, *range(22, 38), 39, *range(40, 48), 49, 53, 55,
                        *range(90, 98), *range(100, 108)})
 _EXTENDED_COLOUR = {38: True, 48: True, 58: False}  # code -> kept (58, underline colour, is not)
-_COLOUR_ARGS = {5: 1, 2: 3}  # 38;5;N and 38;2;R;G;B: how many numbers follow the mode
+_COLOUR_ARGS: dict[int | None, int] = {5: 1, 2: 3}  # 38;5;N and 38;2;R;G;B: how many numbers follow the mode
 
 # Every control left once sequences are gone (tab is expanded separately).
 _CONTROL = re.compile(
@@ -50,16 +50,11 @@ _CONTROL = re.compile(
 _LINE_BREAKS = "\n\r\v\f\x85\u2028\u2029"
 # NUL stays visible, so a NUL in data is noticed rather than hidden; a line break inside
 # a line becomes a space (plain text is one line); everything else goes.
-_REPLACEMENT = {"\x00": "␀", "\r\n": " ", **{c: " " for c in _LINE_BREAKS}}
+_REPLACEMENT = {"\x00": "␀", "\r\n": " ", **dict.fromkeys(_LINE_BREAKS, " ")}
 
 
 def _replace_control(match: re.Match) -> str:
     return _REPLACEMENT.get(match[0], "")
-
-
-def decode(data: bytes) -> str:
-    """UTF-8, with U+FFFD for bytes that are not."""
-    return data.decode("utf-8", errors="replace")
 
 
 def _clean_piece(text: str, column: int = 0) -> str:
@@ -123,12 +118,12 @@ def keep_colour(text: str) -> str:
     # Odd pieces are SGR sequences (the split keeps them); even pieces are text to clean.
     # Cleaning each piece on its own is safe: no other sequence can contain an SGR.
     for index, piece in enumerate(_SGR_SPLIT.split(text)):
-        if not index % 2:
-            piece = _clean_piece(piece, column)
-            column += len(piece)
+        if index % 2:
+            out.append(_safe_sgr(piece))
         else:
-            piece = _safe_sgr(piece)
-        out.append(piece)
+            cleaned = _clean_piece(piece, column)
+            column += len(cleaned)
+            out.append(cleaned)
     return "".join(out)
 
 
@@ -146,3 +141,8 @@ def cell(text: str, max_len: int = 120) -> Text:
 def one_line(text: str, max_len: int = 300) -> str:
     """For notifications and error messages: plain, whitespace collapsed, truncated."""
     return _truncate(" ".join(plain(str(text)).split()), max_len)
+
+
+def safe_text(text: str, style: str = "") -> Text:
+    """Outside text for a widget, keeping its lines: each cleaned, never read as markup."""
+    return Text("\n".join(plain(line) for line in str(text).splitlines()), style=style)

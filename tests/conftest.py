@@ -116,3 +116,30 @@ def make_app():
     yield make
     for worker in workers:
         worker.stop()
+
+
+# ---- the clients screen, driven by Pilot ----------------------------------------------
+
+async def loaded(pilot, count: int = 1):
+    """The clients screen once it has applied `count` reads of the files and store."""
+    from adsdash.screens.clients import ClientsScreen
+
+    screen = await until(pilot, lambda: isinstance(pilot.app.screen, ClientsScreen) and pilot.app.screen, 10)
+    await until(pilot, lambda: screen.loaded >= count, 20, f"{count} refresh(es)")
+    return screen
+
+
+async def select(pilot, slug: str) -> None:
+    """Put the cursor on `slug` and wait for the log pane to follow it."""
+    screen = pilot.app.screen
+    assert screen.table.select_slug(slug)
+    await until(pilot, lambda: screen.job_log.view.slug == slug, 5, f"the log to follow {slug}")
+
+
+def log_text(screen) -> str:
+    """The log pane's lines on screen, as drawn."""
+    return "\n".join(screen.job_log.output.shown_lines())
+
+
+def header(screen) -> str:
+    return str(screen.query_one("#job-header").render())

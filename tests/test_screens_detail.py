@@ -8,9 +8,8 @@ import signal
 import sys
 from datetime import date
 
-from conftest import make_settings
+from conftest import NOW, SIZE, make_settings, sandbox_slug, until
 from rich.console import Console
-from conftest import NOW, SIZE, sandbox_slug, until
 from test_screens_jobs import ended
 from textual.widgets import DataTable, Markdown, Static
 
@@ -113,7 +112,7 @@ async def test_a_huge_line_is_cut_on_screen_not_in_the_store(tmp_path, fake_sett
         await pilot.press("g")
         await pilot.pause()
         line, length = view.line(0)
-        assert length == 300_003 and len(line.str) <= 16 * 1024  # the page holds only what is shown
+        assert length == 300_003 and len(line.as_text) <= 16 * 1024  # the page holds only what is shown
         view.scroll_to(x=view.max_scroll_x, animate=False, immediate=True)
         await pilot.pause()
         assert "cut here: the line has 300,003 bytes" in view.render_line(0).text
@@ -226,7 +225,7 @@ async def test_reports_list_open_and_generate(sandbox_settings, make_app):
         await pilot.press("enter")
         assert isinstance(app.screen, ReportViewScreen) and app.screen.report == before[0]
         markdown = app.screen.query_one(Markdown)
-        await until(pilot, lambda: markdown.source.strip(), what="the report text")
+        await until(pilot, markdown.source.strip, what="the report text")
         assert before[0].path.read_text(encoding="utf-8").splitlines()[0] in markdown.source
         await pilot.press("escape")
 
@@ -276,7 +275,7 @@ async def test_report_with_markup_and_escapes_opens_safely(sandbox_settings, mak
         await until(pilot, lambda: table.row_count == 1)
         await pilot.press("enter")
         markdown = app.screen.query_one(Markdown)
-        await until(pilot, lambda: markdown.source.strip())
+        await until(pilot, markdown.source.strip)
         assert "[bold]x[/]" in markdown.source and "Cost [/]" in markdown.source
         assert "\x1b" not in markdown.source and "\x07" not in markdown.source
         await pilot.pause(0.2)  # rendered without a markup error

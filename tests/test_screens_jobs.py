@@ -10,6 +10,7 @@ from adsdash.screens.dialogs import ConfirmDialog
 from adsdash.screens.job_detail import JobDetailScreen
 from adsdash.screens.jobs import JobsScreen, JobTable
 
+
 def ended(app, job_id):
     return lambda: (job := app.engine.store.job(job_id)) is not None and job.ended and job
 

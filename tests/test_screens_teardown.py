@@ -21,7 +21,7 @@ async def test_a_read_landing_after_a_widget_went_is_dropped(sandbox_settings, m
         await screen.query_one(gone).remove()  # as teardown does, in an order of its own
         loaded = screen.loaded
         screen.reload()
-        [read] = [w for w in app.workers if w.group == "clients-load"]
+        [read] = [w for w in app.workers if w.group == "clients"]
         await until(pilot, lambda: read.is_finished, what="the read")
         assert (read.state, read.error) == (WorkerState.SUCCESS, None)
         assert screen.loaded == loaded  # dropped, not half applied

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from conftest import make_settings
@@ -14,7 +14,7 @@ from adsdash.engine import Engine
 from adsdash.sandbox.generate import create_workspace, plan
 from adsdash.screens.clients import ClientsScreen
 
-NOW = datetime(2025, 10, 13, 15, 30, tzinfo=timezone.utc)
+NOW = datetime(2025, 10, 13, 15, 30, tzinfo=UTC)
 DEAD_PID = 4_194_305  # above any pid_max: never alive, and the same in every run
 
 

@@ -8,23 +8,26 @@ folder is outside text: shown as cleaned Text, never as markup.
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, Static
-from textual.worker import Worker, WorkerState
 
 from adsdash import timefmt
-from adsdash.sanitize import cell, plain
-from adsdash.screens.dialogs import ConfirmDialog, RepairDialog, safe_text
-from adsdash.screens.jobs import JOB_COLUMNS, JobTable
+from adsdash.look import LOCK_HELD, LOCK_STALE, Tone, look_style, style
+from adsdash.sanitize import cell, plain, safe_text
+from adsdash.screens.base import AdsdashScreen
+from adsdash.screens.dialogs import ConfirmDialog, RepairDialog
+from adsdash.screens.job_detail import JobDetailScreen
+from adsdash.store import Job
+from adsdash.widgets.job_table import JOB_COLUMNS, JobTable
 from adsdash.workspace import SOURCES, Client, ErrorInfo, LockInfo
 
 RECENT_JOBS = 20
@@ -35,7 +38,7 @@ RECENT_JOB_COLUMNS = tuple(c if c[0] != "outcome" else (*c[:2], c[2] + 24) for c
 def _shown(value: Any) -> Text:
     """A value from a JSON file, whatever its type, as one cleaned line."""
     if value is None:
-        return Text("—", style="dim")
+        return Text("—", style=style(Tone.MUTED))
     if isinstance(value, str) and (moment := timefmt.parse(value)) and moment.tzinfo:
         return Text(timefmt.local(moment))
     if isinstance(value, (list, dict)):
@@ -65,12 +68,13 @@ def sources_view(client: Client) -> Group:
         section = state.get(source)
         watermark = client.watermarks.get(source)
         others = {k: v for k, v in section.items() if k != "watermark_date"} if isinstance(section, dict) else {}
-        table.add_row(Text(source), Text(watermark.isoformat() if watermark else "none", style="" if watermark else "dim"),
+        table.add_row(Text(source), Text(watermark.isoformat() if watermark else "none",
+                                         style="" if watermark else style(Tone.MUTED)),
                       cell(", ".join(f"{k}={v!r}" for k, v in others.items()) or "—", 80))
     fresh = client.freshness
     head = Text(f"{fresh.symbol} {plain(fresh.describe())}")
     if client.state is None and not client.problems:
-        head.append("   (no state file yet)", style="dim")
+        head.append("   (no state file yet)", style=style(Tone.MUTED))
     return Group(_section("Data sources"), head, table)
 
 
@@ -80,58 +84,54 @@ def quality_view(client: Client) -> Group:
     for key in ("created_at", "last_updated", "schema_version", "timezone", "currency_code"):
         if key in state:
             rows.append((f"state.{key}", state[key]))
-    return Group(_section("Data quality"), _pairs(rows) if rows else Text("no counters yet", style="dim"))
+    return Group(_section("Data quality"), _pairs(rows) if rows else Text("no counters yet", style=style(Tone.MUTED)))
 
 
 def lock_view(lock: LockInfo | None) -> Group:
     if lock is None:
-        return Group(_section("Lock"), Text("not locked", style="dim"))
+        return Group(_section("Lock"), Text("not locked", style=style(Tone.MUTED)))
     if lock.alive:
-        state = Text("held by a running process", style="yellow")
+        state = Text("held by a running process", style=look_style(LOCK_HELD))
     else:
-        state = Text("stale: its process is gone (force-unlock from the clients screen: u)", style="red")
+        state = Text("stale: its process is gone (force-unlock from the clients screen: u)",
+                     style=look_style(LOCK_STALE))
     rows: list[tuple[str, Any]] = [("pid", "unknown" if lock.pid is None else str(lock.pid)), ("state", state),
                                    ("age", timefmt.duration(lock.age_seconds))]
     if lock.problem:
-        rows.append(("problem", Text(plain(lock.problem), style="red")))
+        rows.append(("problem", Text(plain(lock.problem), style=style(Tone.BAD))))
     return Group(_section("Lock"), _pairs(rows))
 
 
-def error_view(error: ErrorInfo | None, root) -> Group:
+def error_view(error: ErrorInfo | None, root: Path) -> Group:
     if error is None:
-        return Group(_section("Newest error"), Text("no error files", style="dim"))
+        return Group(_section("Newest error"), Text("no error files", style=style(Tone.MUTED)))
     try:
         where = str(error.path.relative_to(root))
     except ValueError:
         where = str(error.path)
     if error.problem:
-        return Group(_section("Newest error"), _pairs([("file", where), ("problem", Text(plain(error.problem), style="red"))]))
+        return Group(_section("Newest error"),
+                     _pairs([("file", where), ("problem", Text(plain(error.problem), style=style(Tone.BAD)))]))
     dates = f"{error.start_date or '?'} → {error.end_date or '?'}"
     message = f"{error.exception_type}: {error.message}" if error.exception_type else error.message
     rows: list[tuple[str, Any]] = [
-        ("when", error.timestamp), ("command", error.command), ("message", Text(plain(message or "—"), style="red")),
+        ("when", error.timestamp), ("command", error.command),
+        ("message", Text(plain(message or "—"), style=style(Tone.BAD))),
         ("file", where), ("recovery dates", Text(dates, style="bold")), ("recovery text", error.recovery_command),
     ]
     hint = Text("r queues a repair of these dates" if error.start_date and error.end_date
-                else "r opens the repair dialog (the error gives no dates)", style="dim")
+                else "r opens the repair dialog (the error gives no dates)", style=style(Tone.MUTED))
     return Group(_section("Newest error"), _pairs(rows), hint)
 
 
 def problems_view(client: Client) -> Group:
     if not client.problems:
-        return Group(_section("Problems"), Text("none", style="dim"))
-    return Group(_section("Problems"), *(Text(f"! {plain(p)}", style="red") for p in client.problems))
+        return Group(_section("Problems"), Text("none", style=style(Tone.MUTED)))
+    return Group(_section("Problems"), *(Text(f"! {plain(p)}", style=style(Tone.BAD)) for p in client.problems))
 
 
-class ClientDetailScreen(Screen):
-    DEFAULT_CSS = """
-    ClientDetailScreen #heading { height: auto; padding: 0 1; text-style: bold; }
-    ClientDetailScreen #top { height: auto; }
-    ClientDetailScreen #top > Vertical { width: 1fr; height: auto; padding: 0 1; }
-    ClientDetailScreen #top Static { margin-bottom: 1; }
-    ClientDetailScreen #recent-label { padding: 0 1; text-style: bold underline; }
-    ClientDetailScreen JobTable { height: 1fr; min-height: 4; }
-    """
+class ClientDetailScreen(AdsdashScreen):
+    MUTATING = frozenset({"repair"})
     BINDINGS = [
         Binding("escape", "back", "Back", id="client_detail.back"),
         Binding("r", "repair", "Repair", id="client_detail.repair"),
@@ -162,27 +162,18 @@ class ClientDetailScreen(Screen):
         self.title = f"Client {self.slug}"
         self.query_one(JobTable).focus()
         self.reload()
-        self.set_interval(self.app.engine.settings.refresh_seconds, self.reload)
+        self.set_interval(self.engine.settings.refresh_seconds, self.reload)
 
     def reload(self) -> None:
-        self._load()
+        engine = self.engine
+        self.read(lambda: (engine.workspace.client(self.slug), engine.store.jobs(slug=self.slug, limit=RECENT_JOBS),
+                           self.adsdash.clock()), self.show, group="client")
 
-    @work(thread=True, exclusive=True, group="client-load", exit_on_error=False)
-    def _load(self):
-        engine = self.app.engine
-        return engine.workspace.client(self.slug), engine.store.jobs(slug=self.slug, limit=RECENT_JOBS), self.app.clock()
+    def read_failed(self, error: Exception) -> None:
+        self.query_one("#heading", Static).update(safe_text(f"{self.slug}: cannot read: {error}"))
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "client-load":
-            return
-        if event.state == WorkerState.ERROR:
-            self.query_one("#heading", Static).update(safe_text(f"{self.slug}: cannot read: {event.worker.error}"))
-        if event.state != WorkerState.SUCCESS:
-            return
-        client, jobs, now = event.worker.result
-        self.show(client, jobs, now)
-
-    def show(self, client: Client | None, jobs, now: datetime) -> None:
+    def show(self, loaded: tuple[Client | None, list[Job], datetime]) -> None:
+        client, jobs, now = loaded
         self.client = client
         self.query_one(JobTable).show(jobs, now)
         if client is None:
@@ -193,7 +184,7 @@ class ClientDetailScreen(Screen):
         heading.append(f"   {client.slug} · customer {plain(client.customer_id or '—')} · "
                        f"{plain(client.timezone)} · {plain(client.currency)}", style="")
         self.query_one("#heading", Static).update(heading)
-        root = self.app.engine.workspace.root
+        root = self.engine.workspace.root
         for widget_id, view in (("sources", sources_view(client)), ("quality", quality_view(client)),
                                 ("lock", lock_view(client.lock)), ("error", error_view(client.newest_error, root)),
                                 ("problems", problems_view(client))):
@@ -201,20 +192,17 @@ class ClientDetailScreen(Screen):
 
     # -- actions ------------------------------------------------------------
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return not (action == "repair" and self.app.read_only)
-
     def _queue_repair(self, dates: tuple[str, str] | None) -> None:
-        if dates:
-            self.app.submit_job("repair", self.slug, start=dates[0], end=dates[1])
+        if dates and self.writable():
+            self.adsdash.submit_job("repair", self.slug, start=dates[0], end=dates[1])
             self.reload()
 
     def action_repair(self) -> None:
         error = self.client.newest_error if self.client else None
         start = error.start_date if error else None
         end = error.end_date if error else None
-        today: date = self.app.engine.client_today(self.slug)
-        if start and end and start <= end <= today:
+        today: date = self.engine.client_today(self.slug)
+        if error and start and end and start <= end <= today:
             body = (f"repair {self.slug} --start {start} --end {end}\n"
                     f"from the newest error ({error.command or '?'} at {error.timestamp or '?'}).")
 
@@ -233,8 +221,6 @@ class ClientDetailScreen(Screen):
 
     @on(DataTable.RowSelected)
     def _open_job(self) -> None:
-        from adsdash.screens.job_detail import JobDetailScreen
-
         if job := self.query_one(JobTable).selected_job:
             self.app.push_screen(JobDetailScreen(job.id))
 

@@ -4,26 +4,27 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
-from textual.events import Key
 from textual.markup import escape
-from textual.screen import Screen
 from textual.widget import MountError, Widget
 from textual.widgets import DataTable, Footer, Input
-from textual.worker import get_current_worker
 
 from adsdash import timefmt
 from adsdash.sanitize import one_line
+from adsdash.screens.base import AdsdashScreen
+from adsdash.screens.client_detail import ClientDetailScreen
+from adsdash.screens.dialogs import ConfirmDialog, RepairDialog, ReportDialog
+from adsdash.screens.reports import ReportsScreen
 from adsdash.store import Job, iso
 from adsdash.widgets.clients_table import ORDERS, ClientRow, ClientsTable, build_rows
 from adsdash.widgets.job_log import JobLog
@@ -38,12 +39,10 @@ STALE_FIRST_LOAD = 1.0  # a first read older than this at mount is read again at
 RECENT_FAILED = 20  # failed jobs each refresh reads, to find the ones that failed since the last
 FAILURE_TOASTS = 3  # at most this many failures announced one by one per refresh; the rest counted
 
-# Actions that change something: refused (and shown disabled) in read-only mode.
-MUTATING = frozenset({"append", "validate", "init", "repair", "unlock", "report"})
 
 
 @dataclass
-class Snapshot:
+class ClientsData:
     """One read of the files and the store, made off the UI thread."""
     rows: list[ClientRow] = field(default_factory=list)
     clients: dict[str, Client] = field(default_factory=dict)
@@ -52,23 +51,21 @@ class Snapshot:
     failed: tuple[Job, ...] | None = None  # the newest failed jobs; None when the store was not read
 
 
-def load_snapshot(app: AdsdashApp, *, first: bool = False) -> Snapshot:
+def read_clients(app: AdsdashApp, *, first: bool = False) -> ClientsData:
     engine = app.engine
     now = app.clock()
-    problem = None
-    clients: list = []
-    if engine.workspace.exists():
+    clients: list[Client] = []
+    problem = engine.workspace.clients_folder_problem()
+    if problem is None:
         # The first read is what the first frame waits for: the parse cache is written later.
         clients = engine.workspace.clients(save_cache=not first)
-    else:
-        problem = f"no ads_sync clients folder at {engine.workspace.root / 'configs' / 'clients'}"
     store = engine.store
     latest, active = store.latest_by_slug(), store.active_by_slug()
     counts = store.counts(since=iso(now - timedelta(hours=24)))
     summary = summarize((c.freshness.kind for c in clients), counts, live=store.live_workers(),
                         read_only=app.read_only, problem=problem, starting=app.starting_worker())
     failed = tuple(store.jobs(status="failed", limit=RECENT_FAILED))
-    return Snapshot(build_rows(clients, latest, active, now), {c.slug: c for c in clients}, summary, failed=failed)
+    return ClientsData(build_rows(clients, latest, active, now), {c.slug: c for c in clients}, summary, failed=failed)
 
 
 def failure_notice(job: Job) -> str:
@@ -77,19 +74,19 @@ def failure_notice(job: Job) -> str:
     return one_line(f"{job.command} {job.slug}: {first}")
 
 
-def start_first_load(app: AdsdashApp) -> Future:
+def start_first_read(app: AdsdashApp) -> Future[ClientsData]:
     """Read the files and the store in a thread as the app is made, and wait for it a bounded
     moment (nothing is on screen yet), so the rows are in hand when the screen mounts and the
     first paint shows them. A slow folder does not hold the app back: past the bound Textual
     starts, and the rows arrive when they are read. (Waiting here beats reading alongside
     Textual's startup: both are Python, and the reader, handing the GIL over at every stat,
     is starved until the screen blocks for it; measured 1-5 ms sooner to the first frame.)"""
-    future: Future = Future()
+    future: Future[ClientsData] = Future()
 
     def run() -> None:
         try:
-            future.set_result(load_snapshot(app, first=True))
-        except Exception as exc:  # handed to whoever waits for it
+            future.set_result(read_clients(app, first=True))
+        except Exception as exc:  # noqa: BLE001 - handed to whoever waits for it
             future.set_exception(exc)
 
     threading.Thread(target=run, name="adsdash-first-load", daemon=True).start()
@@ -115,8 +112,9 @@ class ClientCommands(Provider):
                 yield Hit(score, Text(title), callback, text=title, help=help)
 
 
-class ClientsScreen(Screen):
+class ClientsScreen(AdsdashScreen):
     COMMANDS = {ClientCommands}
+    MUTATING = frozenset({"append", "validate", "init", "repair", "unlock", "report"})
     BINDINGS = [
         Binding("a", "append", "Append", id="clients.append"),
         Binding("v", "validate", "Validate", id="clients.validate"),
@@ -135,21 +133,24 @@ class ClientsScreen(Screen):
              ("repair", "Repair a date range for"), ("unlock", "Force-unlock"), ("report", "Report on"),
              ("open_client", "Open"), ("reports", "Reports of"))
 
-    def __init__(self) -> None:
+    def __init__(self, first_read: Future[ClientsData] | None = None) -> None:
+        """`first_read`: the files and store, already being read as the app starts."""
         super().__init__(id="clients")
-        self.snapshot = Snapshot()
-        self.loaded = 0  # snapshots applied; tests wait on it
+        self.first_read = first_read
+        self.data = ClientsData()
+        self.loaded = 0  # datas applied; tests wait on it
         self._failed_seen: set[int] | None = None  # failed job ids already known; None before the first read
         self._suspended = False
 
-    @property
-    def adsdash(self) -> AdsdashApp:
-        return self.app  # type: ignore[return-value]
+    @classmethod
+    def opening(cls, app: AdsdashApp) -> ClientsScreen:
+        """The first screen, its rows read as the app is made (see start_first_read)."""
+        return cls(start_first_read(app))
 
     def compose(self) -> ComposeResult:
         yield SummaryBar(id="summary")  # the filter Input is mounted on the first `/`
         yield ClientsTable(id="clients-table")
-        yield JobLog(lambda: self.adsdash.engine.store, clock=self.adsdash.clock, id="job-log")
+        yield JobLog(lambda: self.engine.store, clock=self.adsdash.clock, id="job-log")
         # A Footer draws no keys in the first frame anyway (Textual waits for the bindings): an
         # empty bar holds its line, and the Footer, a dozen widgets, is mounted after that frame.
         yield Widget(id="footer-slot")
@@ -167,17 +168,17 @@ class ClientsScreen(Screen):
     def on_mount(self) -> None:
         self.call_after_refresh(self._mount_footer)
         self.table.focus()
-        first = getattr(self.app, "first_load", None)
+        first = self.first_read
         if first is None:
-            self._load()
+            self.reload()
         elif not first.done() or first.exception() is not None:  # still reading (slow folder), or failed
-            self._load(first)
+            self.read(lambda: first.result(timeout=60), self._apply, group="clients")
         else:
-            snapshot = first.result()
-            self._apply(snapshot)
-            if time.monotonic() - snapshot.taken > STALE_FIRST_LOAD:  # the app was made well before it ran
+            data = first.result()
+            self._apply(data)
+            if time.monotonic() - data.taken > STALE_FIRST_LOAD:  # the app was made well before it ran
                 self.reload()
-        self.set_interval(self.adsdash.engine.settings.refresh_seconds, self.reload, name="clients-refresh")
+        self.set_interval(self.engine.settings.refresh_seconds, self.reload, name="clients-refresh")
 
     def on_screen_suspend(self) -> None:
         self._suspended = True
@@ -201,33 +202,29 @@ class ClientsScreen(Screen):
 
     def reload(self) -> None:
         if not self._suspended:  # under another screen: read again when back (on_screen_resume)
-            self._load()
+            self.read(lambda: read_clients(self.adsdash), self._apply, group="clients")
 
-    @work(thread=True, exclusive=True, group="clients-load")
-    def _load(self, first: Future | None = None) -> None:
-        try:
-            snapshot = first.result(timeout=60) if first is not None else load_snapshot(self.adsdash)
-        except Exception as exc:  # a locked store or an odd folder: say so, keep the last rows
-            snapshot = Snapshot(self.snapshot.rows, self.snapshot.clients,
-                                Summary(problem=one_line(f"cannot refresh: {type(exc).__name__}: {exc}")))
-            # failed stays None: the store was not read, so there is no news of failures
-        if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._apply, snapshot)
+    def read_failed(self, error: Exception) -> None:
+        """A locked store or an odd folder: say so, keep the last rows. (No news of failures:
+        the store was not read.)"""
+        self._apply(ClientsData(self.data.rows, self.data.clients,
+                                Summary(problem=one_line(f"cannot refresh: {type(error).__name__}: {error}"))))
 
-    def _apply(self, snapshot: Snapshot) -> None:
+    def _apply(self, data: ClientsData) -> None:
         # A read that lands as the app closes finds its widgets going one by one: it has nowhere to go.
-        if not (self.query(ClientsTable) and self.query(SummaryBar) and self.query(JobLog)):
-            return
-        self.snapshot = snapshot
+        for part in (ClientsTable, SummaryBar, JobLog):
+            if not self.query(part):
+                return
+        self.data = data
         table = self.table
         first = not self.loaded
-        table.show(snapshot.rows)
+        table.show(data.rows)
         if first and table.row_count:
             table.move_cursor(row=0)
         self._show_summary()
         self.job_log.follow(table.selected_slug)
         self.loaded += 1
-        self._announce_failures(snapshot.failed)
+        self._announce_failures(data.failed)
 
     def _announce_failures(self, failed: tuple[Job, ...] | None) -> None:
         """A toast for each job that failed since the last read; none for those failed before the first."""
@@ -248,7 +245,7 @@ class ClientsScreen(Screen):
         note = f"sorted: {table.order}"
         if table.needle:
             note += f" · filter: {one_line(table.needle, 40)} ({table.row_count} shown)"
-        self.query_one(SummaryBar).show(self.snapshot.summary, note)
+        self.query_one(SummaryBar).show(self.data.summary, note)
 
     @on(DataTable.RowHighlighted)
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -301,64 +298,46 @@ class ClientsScreen(Screen):
 
     # -- actions -------------------------------------------------------------
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in MUTATING and self.adsdash.read_only:
-            return None  # shown disabled; the key press is refused in on_key
-        return True
-
-    def on_key(self, event: Key) -> None:
-        """In read-only mode a disabled action's key says why instead of doing nothing."""
-        if not self.adsdash.read_only:
-            return
-        active = self.active_bindings.get(event.key)
-        if active is not None and not active.enabled and active.binding.action in MUTATING:
-            event.stop()
-            self.adsdash.refuse("read-only: actions are disabled")
-
     def _client(self, *, fresh: bool = False) -> Client | None:
         slug = self.table.selected_slug
         if slug is None:
             self.adsdash.refuse("no client selected")
             return None
-        client = self.adsdash.engine.workspace.client(slug) if fresh else self.snapshot.clients.get(slug)
+        client = self.engine.workspace.client(slug) if fresh else self.data.clients.get(slug)
         if client is None:
             self.adsdash.refuse(f"client {slug} is gone from the ads_sync folder")
         return client
 
-    def _writable(self) -> bool:
-        if self.adsdash.read_only:
-            self.adsdash.refuse("read-only: actions are disabled")
-            return False
-        return True
-
     def submit(self, command: str, slug: str, **params: str | None) -> None:
         if self.adsdash.submit_job(command, slug, **params) is not None:
-            self.job_log.poke()
+            self.job_log.look_now()
             self.reload()
 
+    def _then(self, command: str, slug: str) -> Callable[[bool | None], None]:
+        """A confirm dialog's answer: yes queues `command` for `slug`."""
+        def answer(ok: bool | None) -> None:
+            if ok:
+                self.submit(command, slug)
+        return answer
+
     def action_append(self) -> None:
-        if self._writable() and (client := self._client()):
+        if self.writable() and (client := self._client()):
             self.submit("append", client.slug)
 
     def action_validate(self) -> None:
-        if self._writable() and (client := self._client()):
+        if self.writable() and (client := self._client()):
             self.submit("validate", client.slug)
 
     def action_init(self) -> None:
-        if not (self._writable() and (client := self._client())):
+        if not (self.writable() and (client := self._client())):
             return
-        from adsdash.screens.dialogs import ConfirmDialog
-
         body = (f"Run the one-time historical backfill for {one_line(client.name)} ({client.slug})?\n"
                 "It takes 5-15 minutes and holds the client's lock meanwhile.")
-        self.app.push_screen(ConfirmDialog("Init (backfill)?", body),
-                             lambda ok: ok and self.submit("init", client.slug))
+        self.app.push_screen(ConfirmDialog("Init (backfill)?", body), self._then("init", client.slug))
 
     def action_repair(self) -> None:
-        if not (self._writable() and (client := self._client(fresh=True))):
+        if not (self.writable() and (client := self._client(fresh=True))):
             return
-        from adsdash.screens.dialogs import RepairDialog
-
         error = client.newest_error
         start, end = (error.start_date, error.end_date) if error else (None, None)
 
@@ -366,14 +345,12 @@ class ClientsScreen(Screen):
             if dates:
                 self.submit("repair", client.slug, start=dates[0], end=dates[1])
 
-        self.app.push_screen(RepairDialog(client.slug, start, end, self.adsdash.engine.client_today(client.slug)),
+        self.app.push_screen(RepairDialog(client.slug, start, end, self.engine.client_today(client.slug)),
                              done)
 
     def action_unlock(self) -> None:
-        if not (self._writable() and (client := self._client(fresh=True))):
+        if not (self.writable() and (client := self._client(fresh=True))):
             return
-        from adsdash.screens.dialogs import ConfirmDialog
-
         lock = client.lock
         if lock is None:
             body = f"{client.slug} has no lock file now. Run force-unlock anyway?"
@@ -382,38 +359,34 @@ class ClientsScreen(Screen):
             state = "is ALIVE: the command may still be running" if lock.alive else "is not running (stale lock)"
             age = timefmt.duration(lock.age_seconds)
             body = f"The lock on {client.slug} is held by {who}, which {state}. Age: {age}.\nDelete the lock file?"
-        self.app.push_screen(ConfirmDialog("Force-unlock?", body),
-                             lambda ok: ok and self.submit("force-unlock", client.slug))
+        self.app.push_screen(ConfirmDialog("Force-unlock?", body), self._then("force-unlock", client.slug))
 
     def action_report(self) -> None:
-        if not (self._writable() and (client := self._client())):
+        if not (self.writable() and (client := self._client())):
             return
-        from adsdash.screens.dialogs import ReportDialog
+        def queue(scope: str | None) -> None:
+            if scope:
+                self.submit("report", client.slug, scope=scope)
 
-        self.app.push_screen(ReportDialog(client.slug),
-                             lambda scope: scope and self.submit("report", client.slug, scope=scope))
+        self.app.push_screen(ReportDialog(client.slug), queue)
 
     def action_open_client(self) -> None:
         if client := self._client():
-            from adsdash.screens.client_detail import ClientDetailScreen
-
             self.app.push_screen(ClientDetailScreen(client.slug))
 
     def action_reports(self) -> None:
         if client := self._client():
-            from adsdash.screens.reports import ReportsScreen
-
             self.app.push_screen(ReportsScreen(client.slug))
 
-    def palette_commands(self) -> Iterable[tuple[str, str, Callable[[], object]]]:
+    def palette_commands(self) -> list[tuple[str, str, Callable[[], object]]]:
         slug = self.table.selected_slug
-        client = self.snapshot.clients.get(slug) if slug else None
+        client = self.data.clients.get(slug) if slug else None
         if client is None:
             return []
         name = one_line(client.name, 60)
         out = []
         for action, verb in self.VERBS:
-            if action in MUTATING and self.adsdash.read_only:
+            if action in self.MUTATING and self.adsdash.read_only:
                 continue
             out.append((f"{verb} {name}", escape(f"{action.replace('_', ' ')} · {slug}"),
                         getattr(self, f"action_{action}")))

@@ -13,71 +13,21 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from adsdash.catalogue import (
-    DEFAULT_SCOPE,
-    SCOPE_KINDS,
-    RequestError,
-    check_scope,
-    parse_day,
-)
-from adsdash.sanitize import plain
+from adsdash.catalogue import DEFAULT_SCOPE, SCOPE_KINDS, RequestError, check_scope, parse_day
+from adsdash.sanitize import safe_text
+from adsdash.screens.base import Dialog
 
 # The scope kinds that need a typed value, and a test that the value is of that kind
 # (check_scope alone would accept "LIFETIME" typed into the quarter field).
 _TYPED_KINDS = {"quarter": "-Q", "month range": ".."}
 
 
-def safe_text(text: str, style: str = "") -> Text:
-    """Outside text for a widget: each line cleaned, never read as markup."""
-    return Text("\n".join(plain(line) for line in str(text).splitlines()), style=style)
-
-
-DIALOG_CSS = """
-{name} {{
-    align: center middle;
-    background: $background 60%;
-}}
-{name} > #dialog {{
-    width: 76;
-    max-width: 95%;
-    height: auto;
-    max-height: 90%;
-    border: thick $primary;
-    background: $surface;
-    padding: 1 2;
-}}
-{name} #dialog-title {{
-    text-style: bold;
-    width: 100%;
-    margin-bottom: 1;
-}}
-{name} .field-error {{
-    color: $text-error;
-    height: auto;
-    min-height: 1;
-}}
-{name} .hint {{
-    color: $text-muted;
-}}
-{name} #buttons {{
-    height: auto;
-    margin-top: 1;
-    align-horizontal: right;
-}}
-{name} #buttons Button {{
-    margin-left: 2;
-}}
-"""
-
-
-class ConfirmDialog(ModalScreen[bool]):
+class ConfirmDialog(Dialog[bool]):
     """Yes or no. `y`/`enter` confirm, `n`/`escape` cancel."""
 
-    DEFAULT_CSS = DIALOG_CSS.format(name="ConfirmDialog")
     BINDINGS = [
         Binding("y", "confirm", "Yes", id="dialog.confirm"),
         Binding("n,escape", "cancel", "No", id="dialog.cancel"),
@@ -110,10 +60,9 @@ class ConfirmDialog(ModalScreen[bool]):
         self.dismiss(event.button.id == "yes")
 
 
-class RepairDialog(ModalScreen[tuple[str, str] | None]):
+class RepairDialog(Dialog[tuple[str, str] | None]):
     """Start and end dates for a repair, checked as they are typed."""
 
-    DEFAULT_CSS = DIALOG_CSS.format(name="RepairDialog")
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
 
     def __init__(self, slug: str, start: date | None, end: date | None, today: date) -> None:
@@ -158,7 +107,9 @@ class RepairDialog(ModalScreen[tuple[str, str] | None]):
             self.query_one(f"#{field}-error", Static).update(safe_text(errors.get(field, "")))
             self.query_one(f"#{field}", Input).set_class(field in errors, "-invalid")
         self.query_one("#ok", Button).disabled = bool(errors)
-        return None if errors else (first.isoformat(), last.isoformat())
+        if errors or first is None or last is None:
+            return None
+        return first.isoformat(), last.isoformat()
 
     @on(Input.Changed)
     def _changed(self) -> None:
@@ -185,13 +136,9 @@ class RepairDialog(ModalScreen[tuple[str, str] | None]):
         self.dismiss(None)
 
 
-class ReportDialog(ModalScreen[str | None]):
+class ReportDialog(Dialog[str | None]):
     """Pick a scope kind; the quarter and month-range kinds take a value, checked as typed."""
 
-    DEFAULT_CSS = DIALOG_CSS.format(name="ReportDialog") + """
-    ReportDialog #kinds { height: auto; max-height: 9; margin-bottom: 1; }
-    ReportDialog #scope-value.-hidden, ReportDialog #scope-error.-hidden { display: none; }
-    """
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
 
     def __init__(self, slug: str) -> None:

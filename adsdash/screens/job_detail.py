@@ -7,33 +7,28 @@ job of a million lines opens at once. Search runs as an SQL query in a thread wo
 from __future__ import annotations
 
 import shlex
+from datetime import datetime
 
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.css.query import NoMatches
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
-from textual.worker import Worker, WorkerState
 
 from adsdash import timefmt
+from adsdash.look import Tone, style
 from adsdash.sanitize import plain
-from adsdash.screens.jobs import (
-    args_text,
-    ask_cancel,
-    ask_retry,
-    job_action_allowed,
-    status_text,
-)
+from adsdash.screens.base import AdsdashScreen
+from adsdash.screens.job_actions import JOB_ACTIONS, ask_cancel, ask_retry, job_action_state
 from adsdash.store import Job
+from adsdash.widgets.job_table import args_text, status_text
 from adsdash.widgets.output_view import OutputView
 
 
-def _value(text: str | None, style: str = "") -> Text:
-    return Text(plain(text) if text else "—", style=style)
+def _value(text: str | None, tone: Tone | None = None) -> Text:
+    return Text(plain(text) if text else "—", style=style(tone) if tone else "")
 
 
 def facts_table(job: Job, now) -> Group:
@@ -56,22 +51,16 @@ def facts_table(job: Job, now) -> Group:
     long.add_column(ratio=1)
     long.add_row("Command", _value(shlex.join(job.argv)))
     if job.error:
-        long.add_row("Error", _value(job.error, "red"))
+        long.add_row("Error", _value(job.error, Tone.BAD))
     if job.result:
         long.add_row("Result", _value(job.result))
     if job.output_note:  # the store could not take the output at once (disk full)
-        long.add_row("Output", _value(job.output_note, "yellow"))
+        long.add_row("Output", _value(job.output_note, Tone.WARN))
     return Group(pairs, long)
 
 
-class JobDetailScreen(Screen):
-    DEFAULT_CSS = """
-    JobDetailScreen #facts { height: auto; padding: 0 1; border-bottom: solid $primary 40%; }
-    JobDetailScreen OutputView { height: 1fr; }
-    JobDetailScreen #search { display: none; }
-    JobDetailScreen #search.-open { display: block; }
-    JobDetailScreen #status-line { height: 1; padding: 0 1; background: $panel; color: $text-muted; }
-    """
+class JobDetailScreen(AdsdashScreen):
+    MUTATING = JOB_ACTIONS
     BINDINGS = [
         Binding("escape", "back", "Back", id="job_detail.back"),
         Binding("slash", "open_search", "Search", id="job_detail.search"),
@@ -92,7 +81,7 @@ class JobDetailScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="facts")
-        yield OutputView(self.app.engine.store, self.job_id, id="output")
+        yield OutputView(self.engine.store, self.job_id, id="output")
         yield Input(placeholder="search the output: enter finds, escape closes", id="search", compact=True)
         yield Static("", id="status-line")
         yield Footer()
@@ -109,14 +98,21 @@ class JobDetailScreen(Screen):
 
     def reload(self) -> None:
         """Re-read the job row (one indexed query); the view reads its own lines."""
-        job = self.app.engine.store.job(self.job_id)
+        self.read(lambda: (self.engine.store.job(self.job_id), self.adsdash.clock()), self.show, group="job")
+
+    def read_failed(self, error: Exception) -> None:
+        self.search_note = plain(f"cannot read the job: {error}")
+        self._show_status()
+
+    def show(self, loaded: tuple[Job | None, datetime]) -> None:
+        job, now = loaded
         if job is None:
             self.query_one("#facts", Static).update(Text(f"no job {self.job_id} in the store"))
             return
         changed = job != self.job
         self.job = job
         if changed or not job.ended:  # elapsed ticks while it runs
-            self.query_one("#facts", Static).update(facts_table(job, self.app.clock()))
+            self.query_one("#facts", Static).update(facts_table(job, now))
         self.output.set_line_count(job.line_count)
         self._show_status()
         if changed:
@@ -163,27 +159,22 @@ class JobDetailScreen(Screen):
             before = self.match + 1 if self.match is not None else self.output.visible_range()[1] + 1
             self._find(self.term, after=0, before=before)
 
-    @work(thread=True, exclusive=True, group="search", exit_on_error=False)
-    def _find(self, term: str, *, after: int, before: int | None):
-        store = self.app.engine.store
-        seq = store.find_line(self.job_id, term, after=after, before=before)
-        wrapped = False
-        if seq is None:  # go round once, like a pager does
-            wrapped = True
-            seq = (store.find_line(self.job_id, term, after=0) if before is None
-                   else store.find_line(self.job_id, term, before=2**62))
-        return term, seq, wrapped
+    def _find(self, term: str, *, after: int, before: int | None) -> None:
+        store = self.engine.store
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "search":
-            return
-        if event.state == WorkerState.ERROR:
-            self.search_note = plain(f"search failed: {event.worker.error}")
-            self._show_status()
-            return
-        if event.state != WorkerState.SUCCESS:
-            return
-        term, seq, wrapped = event.worker.result
+        def find() -> tuple[str, int | None, bool]:
+            seq = store.find_line(self.job_id, term, after=after, before=before)
+            wrapped = False
+            if seq is None:  # go round once, like a pager does
+                wrapped = True
+                seq = (store.find_line(self.job_id, term, after=0) if before is None
+                       else store.find_line(self.job_id, term, before=2**62))
+            return term, seq, wrapped
+
+        self.read(find, self._found, group="search")
+
+    def _found(self, found: tuple[str, int | None, bool]) -> None:
+        term, seq, wrapped = found
         if term != self.term:
             return
         shown = plain(term)
@@ -200,27 +191,24 @@ class JobDetailScreen(Screen):
 
     # -- actions ------------------------------------------------------------
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("cancel_job", "retry_job"):
-            return job_action_allowed(self.app, action, self.job)
+    def action_state(self, action: str) -> bool | None:
+        if action in JOB_ACTIONS:
+            return job_action_state(action, self.job)
         if action in ("next_match", "previous_match"):
             return True if self.term else None
         return True
 
     def action_cancel_job(self) -> None:
         if self.job is not None:
-            ask_cancel(self.app, self.app.engine.store.job(self.job_id) or self.job)
+            ask_cancel(self.adsdash, self.engine.store.job(self.job_id) or self.job)
 
     def action_retry_job(self) -> None:
         if self.job is not None:
-            ask_retry(self.app, self.job)
+            ask_retry(self.adsdash, self.job)
 
     def action_back(self) -> None:
-        try:
-            searching = self.query_one("#search", Input).has_class("-open")
-        except NoMatches:
-            searching = False
-        if searching:
+        boxes = self.query("#search")
+        if boxes and boxes.first().has_class("-open"):
             self._close_search()
         else:
             self.dismiss()

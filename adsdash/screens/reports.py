@@ -1,58 +1,35 @@
 """A client's reports, newest first, and a Markdown viewer for one.
 
-Also lists the client's recent report jobs with what became of each: the real CLI
-(v0.1.0) logs "Report would be written to: PATH" and writes nothing, so a finished
-report job may have no file; that is said plainly.
+Also lists the client's recent report jobs with what became of each (Engine.report_outcome:
+a finished report job may have no file, and that is said plainly).
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, MarkdownViewer, Static
-from textual.worker import Worker, WorkerState
 
 from adsdash import timefmt
-from adsdash.sanitize import cell, plain
-from adsdash.screens.dialogs import ReportDialog, safe_text
-from adsdash.screens.jobs import JobTable
-from adsdash.store import FINISHED, Job, Store
-from adsdash.workspace import Report
+from adsdash.sanitize import cell, plain, safe_text
+from adsdash.screens.base import AdsdashScreen
+from adsdash.screens.dialogs import ReportDialog
+from adsdash.screens.job_detail import JobDetailScreen
+from adsdash.store import Job
+from adsdash.widgets.job_table import JobTable
+from adsdash.workspace import Client, Report
 
 MAX_REPORT_BYTES = 1 << 20
 REPORT_JOBS = 10
-_WRITTEN = re.compile(r"Report (would be )?written to: (.+)$")
 REPORT_JOB_COLUMNS = (
     ("id", "Job", 5), ("args", "Arguments", 24), ("status", "Status", 13), ("queued", "Queued", 19),
     ("outcome", "What became of it", 80),
 )
-
-
-def report_outcome(store: Store, job: Job) -> str:
-    """One line on a report job's file: written, or finished without one."""
-    if not job.ended:
-        return job.status
-    if job.status != FINISHED:
-        return job.error or job.status
-    seq = store.find_line(job.id, "written to: ")
-    found = store.lines(job.id, after=seq - 1, limit=1) if seq else []
-    match = _WRITTEN.search(plain(found[0].str)) if found else None
-    if match is None:
-        return "finished, but its output names no report file"
-    path = Path(match[2].strip())
-    if not path.is_absolute():
-        path = Path(job.cwd) / path
-    if path.is_file():
-        return f"wrote {path.name}"
-    said = "would be written to" if match[1] else "written to"
-    return f"finished, but no report file exists (the CLI said it {said}: {match[2].strip()})"
 
 
 def read_report(path: Path) -> str:
@@ -69,12 +46,8 @@ def read_report(path: Path) -> str:
     return text
 
 
-class ReportViewScreen(Screen):
+class ReportViewScreen(AdsdashScreen):
     BINDINGS = [Binding("escape", "back", "Back", id="report_view.back")]
-    DEFAULT_CSS = """
-    ReportViewScreen #report-path { height: 1; padding: 0 1; color: $text-muted; }
-    ReportViewScreen MarkdownViewer { height: 1fr; }
-    """
 
     def __init__(self, report: Report) -> None:
         super().__init__()
@@ -101,13 +74,8 @@ class ReportTable(DataTable):
     BINDINGS = [Binding("enter", "select_cursor", "Open", id="reports.open")]
 
 
-class ReportsScreen(Screen):
-    DEFAULT_CSS = """
-    ReportsScreen #heading { height: auto; padding: 0 1; }
-    ReportsScreen #reports { height: 2fr; }
-    ReportsScreen #jobs-label { padding: 0 1; text-style: bold underline; }
-    ReportsScreen JobTable { height: 1fr; min-height: 4; }
-    """
+class ReportsScreen(AdsdashScreen):
+    MUTATING = frozenset({"new_report"})
     BINDINGS = [
         Binding("escape", "back", "Back", id="reports.back"),
         Binding("g", "new_report", "New report", id="reports.generate"),
@@ -135,38 +103,33 @@ class ReportsScreen(Screen):
             table.add_column(Text(label), key=key, width=width)
         table.focus()
         self.reload()
-        self.set_interval(self.app.engine.settings.refresh_seconds, self.reload)
+        self.set_interval(self.engine.settings.refresh_seconds, self.reload)
 
     def reload(self) -> None:
-        self._load()
+        self.read(self._fetch, self.show, group="reports")
 
-    @work(thread=True, exclusive=True, group="reports-load", exit_on_error=False)
-    def _load(self):
-        engine = self.app.engine
+    def _fetch(self) -> tuple[Client | None, list[Report], list[Job], dict[int, str], datetime]:
+        engine = self.engine
         jobs = [j for j in engine.store.jobs(slug=self.slug, limit=200) if j.command == "report"][:REPORT_JOBS]
         outcomes = {}
         for job in jobs:
-            outcome = self._outcomes.get(job.id) or report_outcome(engine.store, job)
+            outcome = self._outcomes.get(job.id) or engine.report_outcome(job)
             if job.ended:
                 self._outcomes[job.id] = outcome
             outcomes[job.id] = outcome
-        return engine.workspace.client(self.slug), engine.workspace.reports(self.slug), jobs, outcomes, self.app.clock()
+        return (engine.workspace.client(self.slug), engine.workspace.reports(self.slug), jobs, outcomes,
+                self.adsdash.clock())
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "reports-load":
-            return
-        if event.state == WorkerState.ERROR:
-            self.query_one("#heading", Static).update(safe_text(f"cannot read reports: {event.worker.error}"))
-        if event.state != WorkerState.SUCCESS:
-            return
-        client, reports, jobs, outcomes, now = event.worker.result
+    def read_failed(self, error: Exception) -> None:
+        self.query_one("#heading", Static).update(safe_text(f"cannot read reports: {error}"))
+
+    def show(self, loaded: tuple[Client | None, list[Report], list[Job], dict[int, str], datetime]) -> None:
+        client, reports, jobs, outcomes, now = loaded
         name = client.name if client else self.slug
         count = f"{len(reports)} report{'s' if len(reports) != 1 else ''}"
         self.query_one("#heading", Static).update(safe_text(f"{name} · {count} · newest first · g: new report"))
         self._show_reports(reports)
-        # The outcome column is computed here, not from the job row: swap it into a shallow copy.
-        shown = [_with_outcome(job, outcomes[job.id]) for job in jobs]
-        self.query_one(JobTable).show(shown, now)
+        self.query_one(JobTable).show(jobs, now, outcomes)
 
     def _show_reports(self, reports: list[Report]) -> None:
         if [(r.path, r.size) for r in reports] == [(r.path, r.size) for r in self.reports]:
@@ -197,29 +160,19 @@ class ReportsScreen(Screen):
         if event.data_table.id == "reports":
             self.action_open()
         elif job := self.query_one(JobTable).selected_job:
-            from adsdash.screens.job_detail import JobDetailScreen
-
             self.app.push_screen(JobDetailScreen(job.id))
 
     def action_open(self) -> None:
         if report := self.selected_report():
             self.app.push_screen(ReportViewScreen(report))
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return not (action == "new_report" and self.app.read_only)
-
     def action_new_report(self) -> None:
         def queue(scope: str | None) -> None:
-            if scope:
-                self.app.submit_job("report", self.slug, scope=scope)
+            if scope and self.writable():
+                self.adsdash.submit_job("report", self.slug, scope=scope)
                 self.reload()
 
         self.app.push_screen(ReportDialog(self.slug), queue)
 
     def action_back(self) -> None:
         self.dismiss()
-
-
-def _with_outcome(job: Job, outcome: str) -> Job:
-    """The job as the table shows it: its 'result' replaced by what became of the report."""
-    return replace(job, result=outcome, error=None)

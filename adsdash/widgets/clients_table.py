@@ -19,7 +19,7 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist, RowKey
 
 from adsdash import timefmt
-from adsdash.freshness import Kind
+from adsdash.look import FRESHNESS, LOCK_HELD, LOCK_STALE, Look, Tone, job_status, style
 from adsdash.sanitize import cell
 from adsdash.store import Job
 from adsdash.workspace import Client
@@ -36,45 +36,40 @@ COLUMNS: tuple[tuple[str, str, int | None], ...] = (
 )
 ORDERS = ("worst first", "name", "lag", "last job")
 
-KIND_STYLE: dict[Kind, str] = {
-    Kind.FRESH: "green",
-    Kind.LATE: "yellow",
-    Kind.STALE: "red",
-    Kind.NEVER: "magenta",
-    Kind.ERROR: "bold red",
-}
-STATUS_STYLE: dict[str, str] = {
-    "queued": "cyan",
-    "started": "bold yellow",
-    "finished": "green",
-    "failed": "bold red",
-    "cancelled": "dim",
-}
 _NONE = "—"
+
+Part = tuple[str, Tone | None]  # a piece of text, already clean (see `sanitize`), and its tone
 
 
 class Cell:
-    """One table cell, made into a Rich Text only when it is drawn: a thousand rows are built,
-    a screenful is drawn. parts: (text, style) pairs, text already clean (see `sanitize`)."""
+    """One table cell, made into a Rich Text only when it is drawn (a thousand rows are built,
+    a screenful is drawn), in the palette of the theme in use then (see `look`)."""
 
-    __slots__ = ("parts", "style", "justify", "plain")
+    __slots__ = ("bold", "justify", "parts", "plain", "tone")
 
-    def __init__(self, *parts: tuple[str, str], style: str = "", justify: JustifyMethod | None = None) -> None:
-        self.parts, self.style, self.justify = parts, style, justify
+    def __init__(self, *parts: Part, tone: Tone | None = None, bold: bool = False,
+                 justify: JustifyMethod | None = None) -> None:
+        self.parts, self.tone, self.bold, self.justify = parts, tone, bold, justify
         self.plain = "".join(text for text, _ in parts)
 
+    @classmethod
+    def of(cls, look: Look, text: str) -> Cell:
+        return cls((text, None), tone=look.tone, bold=look.bold)
+
     def __rich__(self) -> Text:
-        text = Text(style=self.style, justify=self.justify, no_wrap=True)
-        for part, style in self.parts:
-            text.append(part, style or None)
+        text = Text(style=style(self.tone, bold=self.bold) if self.tone else "", justify=self.justify, no_wrap=True)
+        for part, tone in self.parts:
+            text.append(part, style(tone) if tone else None)
         return text
 
+    def _key(self) -> tuple:
+        return self.parts, self.tone, self.bold, self.justify
+
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Cell) and (self.parts, self.style, self.justify) == (
-            other.parts, other.style, other.justify)
+        return isinstance(other, Cell) and self._key() == other._key()
 
     def __hash__(self) -> int:
-        return hash((self.parts, self.style, self.justify))
+        return hash(self._key())
 
     def __repr__(self) -> str:
         return f"Cell({self.plain!r})"
@@ -103,8 +98,8 @@ class ClientRow:
         return (self.severity, -(self.lag if self.lag is not None else 0), *name)
 
 
-_NONE_CELL = Cell((_NONE, ""), style="dim")
-_NONE_LAG_CELL = Cell((_NONE, ""), style="dim", justify="right")
+_NONE_CELL = Cell((_NONE, None), tone=Tone.MUTED)
+_NONE_LAG_CELL = Cell((_NONE, None), tone=Tone.MUTED, justify="right")
 
 
 def _job_cell(job: Job | None, now: datetime) -> tuple[Cell, float | None]:
@@ -117,7 +112,8 @@ def _job_cell(job: Job | None, now: datetime) -> tuple[Cell, float | None]:
     else:
         moment, age = job.finished_at or job.queued_at, timefmt.ago(job.finished_at or job.queued_at, now)
     stamp = timefmt.parse(moment)
-    return (Cell((job.command, ""), (" ", ""), (job.status, STATUS_STYLE.get(job.status, "")), (f" {age}", "dim")),
+    status = job_status(job.status)
+    return (Cell((job.command, None), (" ", None), (job.status, status.tone), (f" {age}", Tone.MUTED)),
             stamp.timestamp() if stamp else None)
 
 
@@ -127,9 +123,8 @@ def _lock_cell(client: Client) -> Cell:
         return _NONE_CELL
     pid = f" {lock.pid}" if lock.pid else " ?"
     age = f" {timefmt.duration(lock.age_seconds)}" if lock.age_seconds is not None else ""
-    if lock.alive:
-        return Cell(("held", "yellow"), (pid, ""), (age, "dim"))
-    return Cell(("stale", "bold red"), (pid, ""), (age, "dim"))
+    state = LOCK_HELD if lock.alive else LOCK_STALE
+    return Cell(("held" if lock.alive else "stale", state.tone), (pid, None), (age, Tone.MUTED))
 
 
 def build_rows(clients: Iterable[Client], latest: Mapping[str, Job], active: Mapping[str, Job],
@@ -138,9 +133,10 @@ def build_rows(clients: Iterable[Client], latest: Mapping[str, Job], active: Map
     rows = []
     shared: dict[tuple, Cell] = {}  # most watermark, lag and freshness cells repeat: one object each
 
-    def common(*parts: tuple[str, str], style: str = "", justify: JustifyMethod | None = None) -> Cell:
-        if (found := shared.get(key := (parts, style, justify))) is None:
-            found = shared[key] = Cell(*parts, style=style, justify=justify)
+    def shared_cell(*parts: Part, look: Look | None = None, justify: JustifyMethod | None = None) -> Cell:
+        if (found := shared.get(key := (parts, look, justify))) is None:
+            found = shared[key] = Cell(*parts, tone=look.tone if look else None, bold=bool(look and look.bold),
+                                       justify=justify)
         return found
 
     for client in clients:
@@ -150,11 +146,11 @@ def build_rows(clients: Iterable[Client], latest: Mapping[str, Job], active: Map
         job = active.get(client.slug) or latest.get(client.slug)
         job_cell, job_time = _job_cell(job, now)
         cells = (
-            Cell((cell(client.name, 60).plain, "")),
-            Cell((client.slug, "")),  # slugs are safe by construction (workspace)
-            common((watermark.isoformat(), "")) if watermark else _NONE_CELL,
-            common((f"{lag}d", ""), justify="right") if lag is not None else _NONE_LAG_CELL,
-            common((f"{fresh.symbol} {fresh.kind}", ""), style=KIND_STYLE[fresh.kind]),
+            Cell((cell(client.name, 60).plain, None)),
+            Cell((client.slug, None)),  # slugs are safe by construction (workspace)
+            shared_cell((watermark.isoformat(), None)) if watermark else _NONE_CELL,
+            shared_cell((f"{lag}d", None), justify="right") if lag is not None else _NONE_LAG_CELL,
+            shared_cell((f"{fresh.symbol} {fresh.kind}", None), look=FRESHNESS[fresh.kind]),
             job_cell,
             _lock_cell(client),
         )
@@ -202,7 +198,7 @@ class ClientsTable(DataTable):
 
     @property
     def shown_slugs(self) -> list[str]:
-        return [row.key.value for row in self.ordered_rows]
+        return [str(row.key.value) for row in self.ordered_rows]
 
     def select_slug(self, slug: str, *, scroll: bool = True) -> bool:
         try:
@@ -234,7 +230,7 @@ class ClientsTable(DataTable):
                 if old is None:
                     self.add_row(*row.cells, key=slug)
                 elif old.cells != row.cells:
-                    for key, before, after in zip(keys, old.cells, row.cells):
+                    for key, before, after in zip(keys, old.cells, row.cells, strict=True):
                         if before != after:
                             self.update_cell(slug, key, after, update_width=False)
             self._rows = wanted

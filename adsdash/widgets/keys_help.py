@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -9,53 +11,52 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Static
 
+from adsdash.look import Tone, style
 
-def key_rows(screen: Screen) -> list[tuple[Text, ...]]:
-    """(key, what it does, binding id, where, state) for every binding on the screen, keymap applied.
 
-    Walks the whole binding chain, so a key a focused widget shadows (DataTable's enter over
-    the screen's) is listed too, marked as such.
-    """
+def key_rows(screen: Screen, keymap: Mapping[str, str]) -> list[tuple[Text, ...]]:
+    """(key, what it does, binding id, where, state) for every binding from the focused widget
+    up to the app, `keymap` (binding id -> keys) applied, with what Textual's `active_bindings`
+    says of each key: a key a focused widget shadows (a table's enter over the screen's) is
+    listed too, marked as such. Public data only: each class's BINDINGS."""
     app = screen.app
+    muted = style(Tone.MUTED)
     active = screen.active_bindings
-    rows = []
-    for node, bindings in screen._modal_binding_chain:
-        for key, key_bindings in bindings.key_to_bindings.items():
-            for binding in key_bindings:
+    start = screen.focused or screen
+    rows: list[tuple[Text, ...]] = []
+    for node in start.ancestors_with_self:
+        for binding in Binding.make_bindings(getattr(type(node), "BINDINGS", [])):
+            keys = keymap.get(binding.id, binding.key) if binding.id else binding.key
+            for key in (k.strip() for k in keys.split(",")):
                 winner = active.get(key)
                 if winner is None:
-                    state = "disabled"
+                    state = "hidden here"
                 elif winner.node is not node or winner.binding.action != binding.action:
                     state = f"{type(winner.node).__name__} takes it"
                 else:
-                    state = "" if winner.enabled else "disabled"
+                    state = "" if winner.enabled else "not now"
+                shown = Binding(key, binding.action, binding.description, show=binding.show, key_display=None)
                 rows.append((
-                    Text(app.get_key_display(binding), style="bold"),
+                    Text(app.get_key_display(shown), style="bold"),
                     Text(binding.description or binding.action),
-                    Text(binding.id or "—", style="" if binding.id else "dim"),
-                    Text(type(node).__name__, style="dim"),
-                    Text(state, style="red" if state else ""),
+                    Text(binding.id or "—", style="" if binding.id else muted),
+                    Text(type(node).__name__, style=muted),
+                    Text(state, style=muted),
                 ))
     rows.sort(key=lambda r: (r[2].plain == "—", r[2].plain, r[0].plain))
     return rows
 
 
 class KeysScreen(ModalScreen[None]):
-    DEFAULT_CSS = """
-    KeysScreen { align: center middle; }
-    KeysScreen > Vertical { width: 100; height: 80%; border: round $primary; background: $surface; }
-    KeysScreen DataTable { height: 1fr; }
-    KeysScreen #keys-note { height: auto; padding: 0 1; color: $text-muted; }
-    """
     BINDINGS = [
         Binding("escape", "dismiss_keys", "Close", id="keys.close"),
         Binding("question_mark", "dismiss_keys", "Close", show=False),
         Binding("q", "dismiss_keys", "Close", show=False),
     ]
 
-    def __init__(self, under: Screen) -> None:
+    def __init__(self, under: Screen, keymap: Mapping[str, str]) -> None:
         super().__init__(id="keys")
-        self._rows = key_rows(under)
+        self.rows = key_rows(under, keymap)
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -67,7 +68,7 @@ class KeysScreen(ModalScreen[None]):
         self.query_one(Vertical).border_title = "Keys"
         table = self.query_one(DataTable)
         table.add_columns("Key", "Does", "Binding id", "Where", "")
-        table.add_rows(self._rows)
+        table.add_rows(self.rows)
         table.focus()
 
     def action_dismiss_keys(self) -> None:

@@ -7,6 +7,8 @@ job grows; while the view sits at the bottom it follows the new lines.
 
 Lines are outside text: cleaned with sanitize.keep_colour, so only SGR colours survive,
 and turned into Text directly (Text.from_ansi for the colours), never parsed as markup.
+A log record's level tints a line that has no colours of its own; stderr is marked in the
+gutter. Text can be selected with the mouse and copied (only the selected lines are read).
 """
 
 from __future__ import annotations
@@ -16,16 +18,20 @@ from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Offset, Size
 from textual.scroll_view import ScrollView
+from textual.selection import Selection
 from textual.strip import Strip
 
-from adsdash.sanitize import keep_colour
+from adsdash.sanitize import keep_colour, plain
 from adsdash.store import Line, Store
 
 PAGE_LINES = 256  # lines read from the store at a time
 MAX_RENDER_CHARS = 2000  # a 1 MB line is cut on screen; search still sees all of it
 CUT_BYTES = 16 * 1024  # what is read of a longer line (enough for MAX_RENDER_CHARS of any UTF-8)
+MAX_COPY_LINES = 100_000  # a selection copies at most this many lines
+LEVEL_TINTS = ((" - ERROR - ", "output-view--error"), (" - CRITICAL - ", "output-view--error"),
+               (" - WARNING - ", "output-view--warning"))
 
 
 class OutputView(ScrollView, can_focus=True):
@@ -33,6 +39,7 @@ class OutputView(ScrollView, can_focus=True):
 
     COMPONENT_CLASSES = {
         "output-view--gutter", "output-view--stderr", "output-view--match", "output-view--current",
+        "output-view--error", "output-view--warning",
     }
     DEFAULT_CSS = """
     OutputView {
@@ -41,6 +48,8 @@ class OutputView(ScrollView, can_focus=True):
         &:focus { background-tint: $foreground 3%; }
         & > .output-view--gutter { color: $text-muted; }
         & > .output-view--stderr { color: $text-error; }
+        & > .output-view--error { color: $text-error; }
+        & > .output-view--warning { color: $text-warning; }
         & > .output-view--match { background: $warning 50%; color: $text; }
         & > .output-view--current { background: $accent 30%; }
     }
@@ -50,7 +59,8 @@ class OutputView(ScrollView, can_focus=True):
         Binding("G", "bottom", "End", show=False, id="output.end"),
     ]
 
-    def __init__(self, store: Store, job_id: int, *, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(self, store: Store, job_id: int | None, *, id: str | None = None,
+                 classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.store = store
         self.job_id = job_id
@@ -63,6 +73,21 @@ class OutputView(ScrollView, can_focus=True):
         self._text_width = 0  # widest line rendered so far, in cells
 
     # -- growing ------------------------------------------------------------
+
+    def show_job(self, job_id: int | None) -> None:
+        """Show another job's output (from its end, following it)."""
+        if job_id == self.job_id:
+            return
+        self.job_id = job_id
+        self.line_count = 0
+        self.follow = True
+        self.term, self.current = None, None
+        self._pages.clear()
+        self._strips.clear()
+        self._text_width = 0
+        self._resize()
+        self.scroll_to(0, 0, animate=False)
+        self.refresh()
 
     def set_line_count(self, count: int) -> None:
         if count == self.line_count:
@@ -102,6 +127,12 @@ class OutputView(ScrollView, can_focus=True):
         self.follow = True
         self.scroll_end(animate=False, x_axis=False)
 
+    def shown_lines(self) -> list[str]:
+        """The text of the lines on screen now, as drawn (without the gutter)."""
+        top, bottom = self.visible_range()
+        gutter = self.gutter_width
+        return [self.render_line(y).crop(gutter).text.rstrip() for y in range(bottom - top)]
+
     def visible_range(self) -> tuple[int, int]:
         top = self.scroll_offset.y
         return top, min(self.line_count, top + self.size.height)
@@ -127,7 +158,7 @@ class OutputView(ScrollView, can_focus=True):
 
     def line(self, index: int) -> tuple[Line, int] | None:
         """Line `index` (0-based; seq is index + 1), cut for display, and its whole length."""
-        if not 0 <= index < self.line_count:
+        if self.job_id is None or not 0 <= index < self.line_count:
             return None
         page_no = index // PAGE_LINES
         page = self._pages.get(page_no)
@@ -149,12 +180,15 @@ class OutputView(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         line, length = found
         gutter = self._gutter(index, line, base)
-        text = self._strips.get(index)
+        selection = self.text_selection
+        span = selection.get_span(index) if selection is not None else None
+        text = self._strips.get(index) if span is None else None
         if text is None:
-            text = self._render_text(index, line, length, base)
-            self._strips[index] = text
+            text = self._render_text(index, line, length, base, span)
+            if span is None:
+                self._strips[index] = text
         body = text.crop_extend(scroll_x, scroll_x + max(0, width - gutter.cell_length), base)
-        return Strip.join([gutter, body])
+        return Strip.join([gutter, body.apply_offsets(scroll_x, index)])
 
     def _gutter(self, index: int, line: Line, base: Style) -> Strip:
         style = base + self.get_component_rich_style("output-view--gutter")
@@ -165,8 +199,9 @@ class OutputView(ScrollView, can_focus=True):
         return Strip([Segment(f"{index + 1:>{digits}}", style), Segment(mark, style), Segment(bar, bar_style),
                       Segment(" ", base)])
 
-    def _render_text(self, index: int, line: Line, length: int, base: Style) -> Strip:
-        raw = line.str
+    def _render_text(self, index: int, line: Line, length: int, base: Style,
+                     span: tuple[int, int] | None = None) -> Strip:
+        raw = line.as_text
         cut = length > CUT_BYTES or len(raw) > MAX_RENDER_CHARS
         cleaned = keep_colour(raw[:MAX_RENDER_CHARS] if cut else raw)
         text = Text.from_ansi(cleaned, no_wrap=True, end="") if "\x1b[" in cleaned else Text(
@@ -177,14 +212,42 @@ class OutputView(ScrollView, can_focus=True):
         under = base
         if line.stream == "stderr":
             under += self.get_component_rich_style("output-view--stderr")
+        elif "\x1b[" not in cleaned:
+            for marker, tint in LEVEL_TINTS:
+                if marker in cleaned:
+                    under += self.get_component_rich_style(tint)
+                    break
         if index == self.current:
             under += self.get_component_rich_style("output-view--current")
         text.stylize_before(under)  # the line's own colours win over the base
         if self.term:
             text.highlight_words([self.term], self.get_component_rich_style("output-view--match"),
                                  case_sensitive=False)
+        if span is not None:
+            start, end = span
+            text.stylize(self.screen.get_component_rich_style("screen--selection"), start,
+                         len(text) if end == -1 else end)
         strip = Strip(text.render(self.app.console, end=""), text.cell_len)
         if strip.cell_length > self._text_width:
             self._text_width = strip.cell_length
             self.call_later(self._resize)  # not during render: it changes the layout
         return strip
+
+    # -- selecting ------------------------------------------------------------
+
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        """The selected text, read from the store: only the selected lines, at most MAX_COPY_LINES."""
+        if self.job_id is None or not self.line_count:
+            return None
+        first = selection.start.y if selection.start is not None else 0
+        last = selection.end.y if selection.end is not None else self.line_count - 1
+        last = min(last, first + MAX_COPY_LINES - 1, self.line_count - 1)
+        lines = self.store.lines(self.job_id, after=first, limit=last - first + 1)
+        text = "\n".join(plain(line.as_text) for line in lines)
+        start = Offset(selection.start.x, 0) if selection.start is not None else None
+        end = Offset(selection.end.x, selection.end.y - first) if selection.end is not None else None
+        return Selection(start, end).extract(text), "\n"
+
+    def selection_updated(self, selection: Selection | None) -> None:
+        self._strips.clear()
+        self.refresh()

@@ -9,9 +9,9 @@ from rich.text import Text
 from textual.widgets import Static
 
 from adsdash.freshness import SYMBOL, Kind
+from adsdash.look import FRESHNESS, JOB_STATUS, Tone, look_style, style
 from adsdash.sanitize import one_line
-from adsdash.store import WorkerInfo
-from adsdash.widgets.clients_table import KIND_STYLE
+from adsdash.store import FAILED, QUEUED, STARTED, WorkerInfo
 
 KIND_ORDER = (Kind.FRESH, Kind.LATE, Kind.STALE, Kind.NEVER, Kind.ERROR)
 
@@ -47,7 +47,7 @@ def worker_text(live: Sequence[WorkerInfo], starting: bool = False) -> tuple[str
 def summarize(kinds: Iterable[Kind], counts: Mapping[str, int], *,
               live: Sequence[WorkerInfo], read_only: bool, problem: str | None = None,
               starting: bool = False) -> Summary:
-    tally = {kind: 0 for kind in KIND_ORDER}
+    tally = dict.fromkeys(KIND_ORDER, 0)
     for kind in kinds:
         tally[kind] += 1
     worker, ok = worker_text(live, starting)
@@ -57,26 +57,27 @@ def summarize(kinds: Iterable[Kind], counts: Mapping[str, int], *,
 
 def render_summary(summary: Summary, note: str = "") -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
+    muted = style(Tone.MUTED)
     if summary.problem:
-        text.append(f"⚠ {one_line(summary.problem, 200)}  ", "bold red")
+        text.append(f"⚠ {one_line(summary.problem, 200)}  ", style(Tone.BAD, bold=True))
     text.append(f"{summary.total} clients ", "bold")
     for kind in KIND_ORDER:
         n = summary.kinds.get(kind, 0)
-        text.append(f" {SYMBOL[kind]} {n} {kind}", KIND_STYLE[kind] if n else "dim")
-    text.append("  │ ", "dim")
-    text.append(f"{summary.running} running", "bold yellow" if summary.running else "dim")
+        text.append(f" {SYMBOL[kind]} {n} {kind}", look_style(FRESHNESS[kind]) if n else muted)
+    text.append("  │ ", muted)
+    text.append(f"{summary.running} running", look_style(JOB_STATUS[STARTED]) if summary.running else muted)
     text.append(", ")
-    text.append(f"{summary.queued} queued", "cyan" if summary.queued else "dim")
+    text.append(f"{summary.queued} queued", look_style(JOB_STATUS[QUEUED]) if summary.queued else muted)
     text.append(", ")
-    text.append(f"{summary.failed_24h} failed in 24h", "bold red" if summary.failed_24h else "dim")
-    text.append("  │ ", "dim")
-    text.append(summary.worker, "" if summary.worker_ok else "bold red")
+    text.append(f"{summary.failed_24h} failed in 24h", look_style(JOB_STATUS[FAILED]) if summary.failed_24h else muted)
+    text.append("  │ ", muted)
+    text.append(summary.worker, "" if summary.worker_ok else style(Tone.BAD, bold=True))
     if summary.read_only:
-        text.append("  │ ", "dim")
+        text.append("  │ ", muted)
         text.append("READ-ONLY", "reverse bold")
     if note:
-        text.append("  │ ", "dim")
-        text.append(note, "dim")
+        text.append("  │ ", muted)
+        text.append(note, muted)
     return text
 
 
