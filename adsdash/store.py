@@ -17,26 +17,29 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from enum import Enum
+from itertools import islice
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import sqlite_utils
-
-from adsdash import timefmt
+from adsdash import chunks, timefmt
+from adsdash.chunks import Chunk, Line
 from adsdash.datadir import DataDirError, prepare_file
 from adsdash.processes import same_process, start_ticks
+
+if TYPE_CHECKING:  # imported where used: reading and submitting jobs never need it (~70 ms to import)
+    import sqlite_utils
 
 QUEUED, STARTED, FINISHED, FAILED, CANCELLED = "queued", "started", "finished", "failed", "cancelled"
 STATUSES = (QUEUED, STARTED, FINISHED, FAILED, CANCELLED)
 ENDED = (FINISHED, FAILED, CANCELLED)
 HEARTBEAT_SECONDS = 2.0
 WORKER_TIMEOUT_SECONDS = 15.0  # a worker silent this long is gone
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class StoreError(Exception):
@@ -121,18 +124,6 @@ class LostJob:
     job: Job
     pgid: int | None
     proc_start: int | None  # the CLI's start time: a pid reused since is not ours to kill
-
-
-@dataclass(frozen=True)
-class Line:
-    seq: int
-    t: float
-    stream: str
-    text: str | bytes  # bytes when the CLI printed invalid UTF-8: kept exactly
-
-    @property
-    def as_text(self) -> str:
-        return self.text if isinstance(self.text, str) else self.text.decode("utf-8", "replace")
 
 
 @dataclass(frozen=True)
@@ -233,6 +224,8 @@ class Store:
 
     @property
     def db(self) -> sqlite_utils.Database:
+        import sqlite_utils  # here, not at the top: see the TYPE_CHECKING import
+
         return sqlite_utils.Database(self._conn())
 
     def close(self) -> None:
@@ -252,9 +245,9 @@ class Store:
         conn.execute("commit")
 
     def _migrate(self) -> None:
+        if self._conn().execute("pragma user_version").fetchone()[0] >= SCHEMA_VERSION:
+            return  # the usual case, without sqlite_utils
         db = self.db
-        if db.execute("pragma user_version").fetchone()[0] >= SCHEMA_VERSION:
-            return
         with self._write():  # read again inside: another process may have migrated meanwhile
             version = db.execute("pragma user_version").fetchone()[0]
             if version < 1:
@@ -263,6 +256,8 @@ class Store:
                 for table, column in (("jobs", "proc_start integer"), ("jobs", "output_note text"),
                                       ("workers", "proc_start integer")):
                     db.execute(f"alter table {table} add column {column}")
+            if version < 3:
+                chunks.migrate_from_lines(db.conn)
             db.execute(f"pragma user_version = {SCHEMA_VERSION}")
 
     @staticmethod
@@ -284,7 +279,7 @@ class Store:
         db.execute(
             "create table if not exists lines (job_id integer not null, seq integer not null,"
             " t real not null, stream text not null, text, primary key (job_id, seq)) without rowid"
-        )
+        )  # schema 1's; schema 3 moves it into chunks
         db.table("workers").create(
             {"id": str, "host": str, "pid": int, "kind": str, "concurrency": int,
              "started_at": str, "heartbeat": float, "stopped_at": str},
@@ -439,52 +434,34 @@ class Store:
 
     # -- output ------------------------------------------------------------
 
-    def append_lines(self, job_id: int, rows: Iterable[tuple[int, float, str, str | bytes]]) -> int:
-        """Store (seq, t, stream, text) rows in one transaction; returns how many."""
-        batch = [(job_id, seq, t, stream, text) for seq, t, stream, text in rows]
-        if not batch:
+    def append_chunks(self, job_id: int, new: list[Chunk]) -> int:
+        """Store chunks of output in one transaction, the job's line count with them."""
+        if not new:
             return 0
         with self._write() as conn:
-            conn.executemany("insert into lines (job_id, seq, t, stream, text) values (?, ?, ?, ?, ?)", batch)
-            conn.execute("update jobs set line_count = line_count + ? where id = ?", (len(batch), job_id))
-        return len(batch)
+            count = chunks.insert(conn, job_id, new)
+            conn.execute("update jobs set line_count = line_count + ? where id = ?", (count, job_id))
+        return count
 
     def lines(self, job_id: int, *, after: int = 0, limit: int | None = None,
               stream: str | None = None) -> list[Line]:
-        """Lines with seq > after, in order."""
-        sql = "select seq, t, stream, text from lines where job_id = ? and seq > ?"
-        params: list[Any] = [job_id, after]
-        if stream:
-            sql += " and stream = ?"
-            params.append(stream)
-        sql += " order by seq"
-        if limit is not None:
-            sql += " limit ?"
-            params.append(limit)
-        return [Line(*r) for r in self._conn().execute(sql, params)]
+        """Lines with seq > after, in order (of one stream, if given)."""
+        found = chunks.iter_lines(self._conn(), job_id, after, stream)
+        return list(found if limit is None else islice(found, limit))
 
     def lines_cut(self, job_id: int, *, after: int, limit: int, max_bytes: int) -> list[tuple[Line, int]]:
-        """Like lines(), each with its size in bytes; a line over max_bytes comes cut (as bytes)
-        in SQL, so a page of megabyte lines does not cost a gigabyte."""
-        rows = self._conn().execute(
-            "select seq, t, stream, case when length(cast(text as blob)) > ?1"
-            " then substr(cast(text as blob), 1, ?1) else text end, length(cast(text as blob))"
-            " from lines where job_id = ?2 and seq > ?3 order by seq limit ?4", (max_bytes, job_id, after, limit))
-        return [(Line(seq, t, stream, text if text is not None else ""), size or 0)
-                for seq, t, stream, text, size in rows]
+        """Like lines(), each with its size in bytes; a line over max_bytes comes cut (as bytes),
+        so a page of megabyte lines does not become a gigabyte of Text."""
+        out = []
+        for line in self.lines(job_id, after=after, limit=limit):
+            raw = line.text.encode("utf-8") if isinstance(line.text, str) else line.text
+            out.append((line._replace(text=raw[:max_bytes]) if len(raw) > max_bytes else line, len(raw)))
+        return out
 
     def find_line(self, job_id: int, term: str, *, after: int = 0, before: int | None = None) -> int | None:
         """The seq of the first line after `after` (or the last before `before`) containing
         `term`, case-insensitive for ASCII; None if there is none."""
-        if before is not None:
-            where, order, bound = "seq < ?", "desc", before
-        else:
-            where, order, bound = "seq > ?", "asc", after
-        pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        row = self._conn().execute(
-            f"select seq from lines where job_id = ? and {where} and text like ? escape '\\'"
-            f" order by seq {order} limit 1", (job_id, bound, pattern)).fetchone()
-        return row[0] if row else None
+        return chunks.find(self._conn(), job_id, term, after=after, before=before)
 
     # -- workers ---------------------------------------------------------
 

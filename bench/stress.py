@@ -169,7 +169,9 @@ def report(store_path: Path, starts: Path, submitted: list[int], kills: int, hea
     lines_lost = 0
     for job_id, (status, _error, count) in rows.items():
         if status == "finished":
-            seqs = [r[0] for r in conn.execute("select seq from lines where job_id = ? order by seq", (job_id,))]
+            seqs = [seq for first, last in conn.execute(
+                "select first_seq, last_seq from chunks where job_id = ? order by first_seq", (job_id,))
+                for seq in range(first, last + 1)]
             whole = seqs == list(range(1, LINES_PER_JOB + 1)) and count == LINES_PER_JOB
             lines_lost += 0 if whole else LINES_PER_JOB - len(set(seqs) & set(range(1, LINES_PER_JOB + 1)))
     ended = [j for j in submitted if j in rows and rows[j][0] in ("finished", "failed", "cancelled")]

@@ -40,7 +40,7 @@ def test_every_commit_survives_many_processes_on_one_store(tmp_path):
     def keep_writing() -> None:  # the app's and worker's own writes, from a thread of theirs
         while not stop.is_set():
             written.append(long_lived.create_job(slug="app", command="validate", args={}, argv=["x"], cwd="/").id)
-            time.sleep(0.005)
+            time.sleep(0.005)  # paces the writer on purpose (steady writes alongside), not a wait
 
     thread = threading.Thread(target=keep_writing)
     thread.start()
@@ -156,7 +156,7 @@ def test_a_paused_worker_is_not_lost_and_a_dead_one_is(fake_engine, fake_setting
         running = wait_for(lambda: (j := fake_engine.store.job(job.id)).status == STARTED and j.pid and j, 30)
         os.kill(proc.pid, signal.SIGSTOP)
         # Long silent: its heartbeat is far older than any timeout.
-        fake_engine.store._conn().execute("update workers set heartbeat = 0")
+        fake_engine.store.db.execute("update workers set heartbeat = 0")
         other = Worker(fake_settings, kind="embedded")
         other.start()  # a start runs recovery
         try:
@@ -165,17 +165,22 @@ def test_a_paused_worker_is_not_lost_and_a_dead_one_is(fake_engine, fake_setting
             os.kill(proc.pid, signal.SIGCONT)
             done = wait_ended(fake_engine, job.id, timeout=30)
             assert done.status == FINISHED and done.worker == running.worker
-            # now a dead one: its running job is failed and its CLI killed
-            second = fake_engine.submit("append", "slow")
-            victim = wait_for(lambda: (j := fake_engine.store.job(second.id)).status == STARTED and j.pid and j, 30)
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
-            assert second.id in other.recover()
-            wait_for(lambda: not pid_alive(victim.pid), 10)
-            lost = fake_engine.store.job(second.id)
-            assert lost.status == FAILED and lost.error.startswith("worker lost")
         finally:
             other.stop()
+        # now a dead one (the only worker, so it runs the job): its job is failed, its CLI killed
+        second = fake_engine.submit("append", "slow")
+        victim = wait_for(lambda: (j := fake_engine.store.job(second.id)).status == STARTED and j.pid and j, 30)
+        assert victim.worker == running.worker
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        third = Worker(fake_settings, kind="embedded")
+        third.start()  # its start recovers
+        try:
+            lost = wait_ended(fake_engine, second.id, timeout=10)
+            wait_for(lambda: not pid_alive(victim.pid), 10)
+        finally:
+            third.stop()
+        assert lost.status == FAILED and lost.error.startswith("worker lost")
     finally:
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGCONT)
@@ -189,8 +194,8 @@ def test_recovery_never_kills_a_process_that_reused_the_pid(fake_engine, fake_se
     try:
         job = store.create_job(slug="ok", command="validate", args={}, argv=["x"], cwd="/")
         store.claim(job.id, f"{socket.gethostname()}:1:dead")  # a worker of this host, gone
-        store._conn().execute("update jobs set pid = ?, pgid = ?, proc_start = ? where id = ?",
-                              (bystander.pid, bystander.pid, start_ticks(bystander.pid) - 1, job.id))
+        store.db.execute("update jobs set pid = ?, pgid = ?, proc_start = ? where id = ?",
+                         (bystander.pid, bystander.pid, start_ticks(bystander.pid) - 1, job.id))
         w = Worker(fake_settings, kind="embedded")
         w.start()
         try:

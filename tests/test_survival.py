@@ -173,7 +173,7 @@ def test_queueing_on_a_full_disk_is_one_line_and_loses_nothing(fake_settings, tm
         first = subprocess.run([*base, "--json", "run", "validate", "ok"], capture_output=True, text=True, timeout=60)
         assert first.returncode == 0
         filler = home / "filler"
-        with open(filler, "wb") as fh:  # fill every last block
+        with open(filler, "wb", buffering=0) as fh:  # fill every last block (unbuffered: nothing left to flush)
             try:
                 while True:
                     fh.write(b"\0" * 65536)

@@ -22,9 +22,11 @@ import subprocess
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import islice
 
+from adsdash.chunks import Chunk, make_chunk, merged
 from adsdash.processes import descendants, kill_if_same, signal_group
 from adsdash.sanitize import one_line
 from adsdash.store import CANCELLED, FAILED, FINISHED, Store
@@ -36,8 +38,10 @@ CANCEL_POLL_SECONDS = 0.1
 DRAIN_SECONDS = 0.5  # after the CLI exits, how long a grandchild may keep the pipes open
 MAX_LINE_BYTES = 1 << 20
 READ_BYTES = 1 << 16
-BATCH_LINES = 50_000  # lines per store transaction at most
-TAIL_LINES = 200  # the last lines kept in memory, for the outcome's result or error
+BATCH_CHUNKS = 32  # chunks per store transaction at most (a chunk is up to 256 KB)
+FLUSH_LINES = 50_000  # pending lines that are flushed at once, whatever the time
+TAIL_CHUNKS = 8  # the last reads kept in memory, for the outcome's result or error
+TAIL_LINES = 200
 STORE_RETRY_SECONDS = 1.0  # after a failed store write, the next try
 BACKLOG_BYTES = 256 << 20  # output held in memory while the store refuses it; beyond, lines are dropped
 STORE_FAULTS = (sqlite3.Error, OSError)
@@ -52,13 +56,6 @@ class Outcome:
     error: str | None
     result: str | None
     output_note: str | None = None
-
-
-def _decode(raw: bytes | bytearray) -> str | bytes:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return bytes(raw)  # kept exactly; shown with replacement characters
 
 
 def describe_exit(code: int) -> str:
@@ -86,8 +83,9 @@ class JobRun:
         self._cancel_reason: str | None = None
         self._lock = threading.Lock()
         self._seq = 0
-        self._pending: list[tuple[int, float, str, str | bytes]] = []
-        self._tail: deque[tuple[str, str]] = deque(maxlen=TAIL_LINES)
+        self._pending: list[Chunk] = []
+        self._pending_lines = 0
+        self._tail: deque[tuple[str, bytes]] = deque(maxlen=TAIL_CHUNKS)  # the last reads, newest last
         self._last_error: str | None = None
         # Store faults: the first one's line and reason, what is held, what was dropped.
         self._fault: tuple[int, str] | None = None
@@ -103,32 +101,36 @@ class JobRun:
 
     # -- output ------------------------------------------------------------
 
-    def _add_lines(self, stream: str, parts: Sequence[bytes | bytearray], now: float) -> None:
-        if self._fault is not None and not self._hold(parts):
+    def _add_lines(self, stream: str, raw: bytes, count: int, now: float) -> None:
+        """`count` complete lines of one stream, joined by newlines, as read: one chunk (merged
+        with the one before when it continues it). No Python work per line."""
+        if self._fault is not None and not self._hold(len(raw), count):
             return
-        pending, tail = self._pending, self._tail
-        for raw in parts:
-            self._seq += 1
-            text = _decode(raw)
-            pending.append((self._seq, now, stream, text))
-        for raw in parts[-TAIL_LINES:]:
-            tail.append((stream, raw.decode("utf-8", "replace")))
-        if any(b" - ERROR - " in raw for raw in parts):
-            for raw in parts:
-                match = LOG_RECORD.match(raw.decode("utf-8", "replace").rstrip("\r"))
+        chunk = make_chunk(self._seq + 1, count, now, stream, raw)
+        self._seq += count
+        self._pending_lines += count
+        pending = self._pending
+        if pending and (both := merged(pending[-1], chunk)) is not None:
+            pending[-1] = both
+        else:
+            pending.append(chunk)
+        self._tail.append((stream, raw))
+        if b" - ERROR - " in raw:
+            for line in raw.split(b"\n"):
+                match = LOG_RECORD.match(line.decode("utf-8", "replace").rstrip("\r"))
                 if match and match.group(1) == "ERROR":
                     self._last_error = match.group(2)
 
-    def _hold(self, parts: Sequence[bytes | bytearray]) -> bool:
+    def _hold(self, size: int, count: int) -> bool:
         """While the store refuses writes: keep lines within the memory bound, else count them dropped."""
-        size = sum(len(raw) for raw in parts) + 64 * len(parts)
+        size += 64 * count
         if self._held_bytes + size <= BACKLOG_BYTES:
             self._held_bytes += size
             return True
-        first, last = self._seq + 1, self._seq + len(parts)
+        first, last = self._seq + 1, self._seq + count
         self._seq = last
         self._dropped = [self._dropped[0] if self._dropped else first, last]
-        self._dropped_count += len(parts)
+        self._dropped_count += count
         return False
 
     def _flush(self) -> bool:
@@ -138,17 +140,18 @@ class JobRun:
         if self._fault is not None and time.monotonic() < self._retry_at:
             return False
         while self._pending:  # a held backlog goes in slices: no one huge transaction
-            batch = self._pending[:BATCH_LINES]
+            batch = self._pending[:BATCH_CHUNKS]
             try:
-                self.store.append_lines(self.job_id, batch)
+                self.store.append_chunks(self.job_id, batch)
             except STORE_FAULTS as exc:
                 if self._fault is None:
-                    self._fault = (batch[0][0], one_line(str(exc), 120))
+                    self._fault = (batch[0].first_seq, one_line(str(exc), 120))
                     log.error("job %s: store write failed at line %d (%s); the CLI runs on, its lines wait",
-                              self.job_id, batch[0][0], exc)
+                              self.job_id, batch[0].first_seq, exc)
                 self._retry_at = time.monotonic() + STORE_RETRY_SECONDS
                 return False
-            del self._pending[:BATCH_LINES]
+            del self._pending[:BATCH_CHUNKS]
+        self._pending_lines = 0
         self._held_bytes = 0
         return True
 
@@ -234,21 +237,22 @@ class JobRun:
                     if not chunk:  # EOF: a last line without newline still counts
                         sel.unregister(key.fileobj)
                         if buf:
-                            self._add_lines(stream, [bytes(buf)], wall)
+                            self._add_lines(stream, bytes(buf), 1, wall)
                             buf.clear()
                         continue
                     buf += chunk
-                    if b"\n" in chunk:
-                        parts = buf.split(b"\n")
-                        buffers[stream] = bytearray(parts.pop())
-                        self._add_lines(stream, parts, wall)
+                    if b"\n" in chunk:  # every complete line goes at once; the rest waits for its end
+                        cut = buf.rfind(b"\n")
+                        complete = bytes(buf[:cut])
+                        del buf[:cut + 1]
+                        self._add_lines(stream, complete, complete.count(b"\n") + 1, wall)
                     elif len(buf) > MAX_LINE_BYTES:
-                        self._add_lines(stream, [bytes(buf)], wall)
+                        self._add_lines(stream, bytes(buf), 1, wall)
                         buf.clear()
                 now = time.monotonic()
                 # Flush when the pipes are idle, or at the latest FLUSH_SECONDS after the first pending line.
                 if self._pending and (not events or now - first_pending >= FLUSH_SECONDS
-                                      or len(self._pending) > BATCH_LINES):
+                                      or self._pending_lines > FLUSH_LINES):
                     self._flush()
                     first_pending = 0.0
                 if code is None:
@@ -317,9 +321,15 @@ class JobRun:
         error = f"{text}: {reason}" if reason and code >= 0 else text
         return Outcome(FAILED, code, one_line(error), None)
 
+    def _tail_lines(self) -> Iterator[tuple[str, str]]:
+        """The last TAIL_LINES lines, newest first."""
+        lines = ((stream, line) for stream, raw in reversed(self._tail) for line in reversed(raw.split(b"\n")))
+        for stream, line in islice(lines, TAIL_LINES):
+            yield stream, line.decode("utf-8", "replace")
+
     def _last_info(self) -> str | None:
         """The old API's `result`: the CLI's last word on stdout (a record's message, or a plain line)."""
-        for stream, text in reversed(self._tail):
+        for stream, text in self._tail_lines():
             if stream != "stdout" or not text.strip():
                 continue
             match = LOG_RECORD.match(text.rstrip("\r"))
@@ -330,7 +340,7 @@ class JobRun:
         return None
 
     def _last_stderr(self) -> str | None:
-        for stream, text in reversed(self._tail):
+        for stream, text in self._tail_lines():
             if stream == "stderr" and text.strip():
                 return text.strip()
         return None

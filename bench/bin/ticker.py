@@ -13,7 +13,8 @@ if slug.startswith("flood"):
     out = sys.stdout.buffer
     step = 10_000
     for start in range(0, n, step):
-        out.write(b"".join(b"2025-10-13 08:00:01,123 - INFO - ads_sync - progress line %d\n" % i
+        # 80 bytes a line, newline included, as the ingest target is stated
+        out.write(b"".join(b"2025-10-13 08:00:01,123 - INFO - ads_sync - progress line %011d .........\n" % i
                            for i in range(start, min(n, start + step))))
     out.flush()
 elif slug == "tick":
