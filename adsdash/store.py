@@ -322,6 +322,17 @@ class Store:
             params.append(limit)
         return [Job.from_row(r) for r in self._conn().execute(sql, params)]
 
+    def activity(self) -> tuple:
+        """A cheap fingerprint of what the screens show of the jobs: it changes when a job is
+        queued, starts, writes, ends or is asked to cancel (heartbeats do not change it)."""
+        return tuple(self._conn().execute(
+            "select max(id), (select group_concat(id || ':' || status || ':' || line_count || ':' ||"
+            " cancel_requested, ',') from jobs where status in (?, ?)) from jobs", (QUEUED, STARTED)).fetchone())
+
+    def data_version(self) -> int:
+        """SQLite's data_version: changes when another connection commits anything."""
+        return int(self._conn().execute("pragma data_version").fetchone()[0])
+
     def latest_by_slug(self) -> dict[str, Job]:
         """Each client's newest job, for the clients table."""
         rows = self._conn().execute(

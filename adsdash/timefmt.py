@@ -38,6 +38,21 @@ def ago(value: str | datetime | None, now: datetime) -> str:
     return f"{duration((now - moment).total_seconds())} ago"
 
 
+def ago_coarse(value: str | datetime | None, now: datetime) -> str:
+    """`just now`, `5m ago`, `2h ago`, `3d ago`: an age for a table that should not change
+    every second (each change redraws it)."""
+    moment = parse(value) if isinstance(value, str) or value is None else value
+    if moment is None:
+        return "—"
+    seconds = (now - moment).total_seconds()
+    if seconds < 60:
+        return "just now"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit} ago"
+    return "just now"
+
+
 def local(value: str | datetime | None, zone: tzinfo | None = None) -> str:
     """`2026-11-28 07:01:55` in the operator's zone (or `zone`)."""
     moment = parse(value) if isinstance(value, str) or value is None else value

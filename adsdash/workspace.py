@@ -131,6 +131,19 @@ class Workspace:
     def exists(self) -> bool:
         return self.clients_folder.is_dir()
 
+    def stamp(self) -> tuple:
+        """A cheap fingerprint of the folder (names, sizes and times of its entries): it changes
+        when a file clients() reads is added, removed or written."""
+        parts: list[tuple[str, int, int]] = []
+        for rel_dir in ("configs/clients", "state", "locks", "errors"):
+            for entry in self._entries(rel_dir):
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                parts.append((f"{rel_dir}/{entry.name}", st.st_mtime_ns, st.st_size))
+        return tuple(parts)
+
     def clients_folder_problem(self) -> str | None:
         """The one line to show when the clients folder is missing; None when it is there."""
         return None if self.exists() else f"no ads_sync clients folder at {self.clients_folder}"

@@ -34,8 +34,8 @@ async def test_a_job_that_fails_while_the_app_runs_is_announced(sandbox_settings
     app = make_app(settings)
     async with app.run_test(size=SIZE, notifications=True) as pilot:  # toasts are off in tests by default
         screen = await until(pilot, lambda: isinstance(app.screen, ClientsScreen) and app.screen.loaded and app.screen)
-        seen = screen.loaded
-        await until(pilot, lambda: screen.loaded >= seen + 2, 10, "two refreshes")
+        seen = screen.checks
+        await until(pilot, lambda: screen.checks >= seen + 2, 10, "two refreshes")
         assert toasts(app) == []  # a failure from before the app started is no news
 
         job = app.engine.submit("append", slug)
@@ -44,8 +44,8 @@ async def test_a_job_that_fails_while_the_app_runs_is_announced(sandbox_settings
         first_line = done.error.splitlines()[0]
         shown = await until(pilot, lambda: toasts(app), 10, "a toast")
         assert shown == [(f"Job {job.id} failed\nappend {slug}: {first_line}", True)]
-        seen = screen.loaded
-        await until(pilot, lambda: screen.loaded >= seen + 2, 10, "two more refreshes")
+        seen = screen.checks
+        await until(pilot, lambda: screen.checks >= seen + 2, 10, "two more refreshes")
         assert len(toasts(app)) == 1  # announced once, not at every refresh
 
 
@@ -57,7 +57,7 @@ async def test_failures_under_another_screen_are_announced_on_return_a_few_at_a_
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         screen = await until(pilot, lambda: isinstance(app.screen, ClientsScreen) and app.screen.loaded and app.screen)
         await app.push_screen(JobsScreen())  # the clients screen does not read while under it...
-        await until(pilot, lambda: all(w.is_finished for w in app.workers if w.group == "clients-load"),
+        await until(pilot, lambda: all(w.is_finished for w in app.workers if w.group == "clients"),
                     what="a read begun before (it could see the failures early)")  # ...once this one is done
         ids = [app.engine.submit("append", slug).id for _ in range(5)]
         for job_id in ids:

@@ -38,6 +38,8 @@ FIRST_PAINT_WAIT = 0.5  # seconds the app may wait, as it is made, for the first
 STALE_FIRST_LOAD = 1.0  # a first read older than this at mount is read again at once
 RECENT_FAILED = 20  # failed jobs each refresh reads, to find the ones that failed since the last
 FAILURE_TOASTS = 3  # at most this many failures announced one by one per refresh; the rest counted
+AGES_SECONDS = 15.0  # "5m ago" changes by the minute: no need to look every second
+FULL_READ_SECONDS = 60.0  # read everything at least this often (a client's day turns at its midnight)
 
 
 
@@ -49,9 +51,23 @@ class ClientsData:
     summary: Summary = field(default_factory=Summary)
     taken: float = field(default_factory=time.monotonic)
     failed: tuple[Job, ...] | None = None  # the newest failed jobs; None when the store was not read
+    latest: dict[str, Job] = field(default_factory=dict)  # kept to redraw the ages without reading
+    active: dict[str, Job] = field(default_factory=dict)
+    fingerprint: tuple = ()  # of the folder and the jobs: the next read is skipped while it holds
 
 
-def read_clients(app: AdsdashApp, *, first: bool = False) -> ClientsData:
+def changes(app: AdsdashApp, since: ClientsData) -> tuple | None:
+    """The folder's and the store's fingerprint if they changed since that read (or it is old);
+    None: nothing to read again. Costs a scandir and one indexed query."""
+    engine = app.engine
+    fingerprint = (engine.workspace.stamp(), engine.store.activity(),
+                   tuple(w.id for w in engine.store.live_workers()), app.starting_worker())
+    if fingerprint == since.fingerprint and time.monotonic() - since.taken < FULL_READ_SECONDS:
+        return None
+    return fingerprint
+
+
+def read_clients(app: AdsdashApp, *, first: bool = False, fingerprint: tuple = ()) -> ClientsData:
     engine = app.engine
     now = app.clock()
     clients: list[Client] = []
@@ -65,7 +81,8 @@ def read_clients(app: AdsdashApp, *, first: bool = False) -> ClientsData:
     summary = summarize((c.freshness.kind for c in clients), counts, live=store.live_workers(),
                         read_only=app.read_only, problem=problem, starting=app.starting_worker())
     failed = tuple(store.jobs(status="failed", limit=RECENT_FAILED))
-    return ClientsData(build_rows(clients, latest, active, now), {c.slug: c for c in clients}, summary, failed=failed)
+    return ClientsData(build_rows(clients, latest, active, now), {c.slug: c for c in clients}, summary,
+                       failed=failed, latest=latest, active=active, fingerprint=fingerprint)
 
 
 def failure_notice(job: Job) -> str:
@@ -138,6 +155,8 @@ class ClientsScreen(AdsdashScreen):
         super().__init__(id="clients")
         self.first_read = first_read
         self.data = ClientsData()
+        self._ages_at = 0.0
+        self.checks = 0  # refreshes done, whether anything had changed or not; tests wait on it
         self.loaded = 0  # datas applied; tests wait on it
         self._failed_seen: set[int] | None = None  # failed job ids already known; None before the first read
         self._suspended = False
@@ -179,6 +198,7 @@ class ClientsScreen(AdsdashScreen):
             if time.monotonic() - data.taken > STALE_FIRST_LOAD:  # the app was made well before it ran
                 self.reload()
         self.set_interval(self.engine.settings.refresh_seconds, self.reload, name="clients-refresh")
+        self.set_interval(1.0, self._clock_tick, name="clients-clock")
 
     def on_screen_suspend(self) -> None:
         self._suspended = True
@@ -200,9 +220,39 @@ class ClientsScreen(AdsdashScreen):
 
     # -- refresh: read in a thread, apply on the UI thread -----------------
 
-    def reload(self) -> None:
-        if not self._suspended:  # under another screen: read again when back (on_screen_resume)
-            self.read(lambda: read_clients(self.adsdash), self._apply, group="clients")
+    def reload(self, *, force: bool = False) -> None:
+        """Read the folder and the store again, if either changed (or `force`)."""
+        if self._suspended:  # under another screen: read again when back (on_screen_resume)
+            return
+        since = ClientsData() if force else self.data
+
+        def fetch() -> ClientsData | None:
+            fingerprint = changes(self.adsdash, since)
+            return None if fingerprint is None else read_clients(self.adsdash, fingerprint=fingerprint)
+
+        self.read(fetch, self._apply_changes, group="clients")
+
+    def _apply_changes(self, data: ClientsData | None) -> None:
+        self.checks += 1  # reads done, changed or not; tests wait on it
+        if data is not None:
+            self._apply(data)
+
+    def _clock_tick(self) -> None:
+        """One timer for what changes with time alone: the log pane's clock, the rows' ages."""
+        self.job_log.clock_tick()
+        self._tick_ages()
+
+    def _tick_ages(self) -> None:
+        """Redraw the rows' times from the last read, without reading: a running job's elapsed
+        time every second, the others' ages ("5m ago", by the minute) every AGES_SECONDS."""
+        data = self.data
+        if not self.loaded or not (data.latest or data.active):
+            return
+        now = time.monotonic()
+        if not data.active and now - self._ages_at < AGES_SECONDS:
+            return
+        self._ages_at = now
+        self.table.show(build_rows(data.clients.values(), data.latest, data.active, self.adsdash.clock()))
 
     def read_failed(self, error: Exception) -> None:
         """A locked store or an odd folder: say so, keep the last rows. (No news of failures:

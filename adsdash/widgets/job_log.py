@@ -22,6 +22,7 @@ from datetime import datetime
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.timer import Timer
 from textual.widgets import ProgressBar, Static
 
 from adsdash import timefmt
@@ -33,9 +34,10 @@ from adsdash.widgets.output_view import OutputView
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.02  # while the followed job is queued or running
-IDLE_POLL_SECONDS = 0.1  # while it has ended (or there is none): a new one is found by the pick
+IDLE_POLL_SECONDS = 1.0  # while it has ended (or there is none): a new one is found by the pick
 PICK_SECONDS = 0.25  # how often the watcher re-reads which job to follow
 TICK_SECONDS = 1 / 30
+IDLE_TICKS = 15  # fast ticks with nothing new before the fast tick sleeps
 _CHUNK = re.compile(r"Processing chunk (\d+)/(\d+)")
 
 
@@ -89,7 +91,7 @@ class Watcher(threading.Thread):
 
     def run(self) -> None:
         store: Store | None = None
-        next_pick, progress_at = 0.0, -1
+        next_pick, progress_at, version = 0.0, -1, -1
         view = View()
         while not self._stop.is_set():
             if self._paused:
@@ -101,7 +103,9 @@ class Watcher(threading.Thread):
                 with self._lock:
                     slug = self._wanted
                 now = time.monotonic()
-                if slug != view.slug or self._wake.is_set() or now >= next_pick:
+                # Which job to follow is read again when asked, or when the store changed at all.
+                if slug != view.slug or self._wake.is_set() or (
+                        now >= next_pick and version != (version := store.data_version())):
                     self._wake.clear()
                     next_pick = now + PICK_SECONDS
                     job = self._pick(store, slug)
@@ -120,7 +124,8 @@ class Watcher(threading.Thread):
                 view = View(view.slug, view.job, view.progress, one_line(f"cannot read the job store: {exc}"))
                 self._stop.wait(1.0)
             with self._lock:
-                self._view = view
+                if view != self._view:  # a new object only when something changed: the UI compares identity
+                    self._view = view
             running = view.job is not None and not view.job.ended
             self._wake.wait(POLL_SECONDS if running else IDLE_POLL_SECONDS)
 
@@ -186,6 +191,8 @@ class JobLog(Vertical):
         self.store = store
         self.clock = clock
         self.watcher: Watcher | None = None
+        self._fast: Timer | None = None
+        self._idle_ticks = 0
         self.view = View()
         self._header: Text | None = None
         self._slug: str | None = None  # followed before the watcher started
@@ -208,7 +215,7 @@ class JobLog(Vertical):
         self.watcher.follow(self._slug)
         self.watcher.pause(self._paused)
         self.watcher.start()
-        self.set_interval(TICK_SECONDS, self.tick, name="job-log-tick")
+        self._fast = self.set_interval(TICK_SECONDS, self.tick, name="job-log-tick")
 
     def on_unmount(self) -> None:
         self._gone = True
@@ -223,10 +230,25 @@ class JobLog(Vertical):
         self._slug = slug
         if self.watcher is not None:
             self.watcher.follow(slug)
+            self._wake_up()
 
     def look_now(self) -> None:
         if self.watcher is not None:
             self.watcher.look_now()
+            self._wake_up()
+
+    def _wake_up(self) -> None:
+        self._idle_ticks = 0
+        if self._fast is not None:
+            self._fast.resume()
+
+    def clock_tick(self) -> None:
+        """Once a second (the screen's clock): while the fast tick sleeps, news from the watcher
+        wakes it, and a running job's elapsed time ticks."""
+        if self.watcher is not None and self.watcher.view is not self.view:
+            self._wake_up()
+        elif self.view.job is not None and not self.view.job.ended:
+            self.tick()
 
     def pause(self, paused: bool) -> None:
         self._paused = paused
@@ -236,7 +258,14 @@ class JobLog(Vertical):
     def tick(self) -> None:
         if self.watcher is None:
             return
-        view = self.view = self.watcher.view
+        view = self.watcher.view
+        if view is self.view and not (view.job is not None and not view.job.ended):
+            self._idle_ticks += 1  # nothing new: after a moment the fast tick sleeps (see _slow_tick)
+            if self._idle_ticks > IDLE_TICKS and self._fast is not None:
+                self._fast.pause()
+            return
+        self._idle_ticks = 0
+        self.view = view
         output = self.output
         job = view.job if view.slug == self._slug else None  # the watcher may not have switched yet
         output.show_job(job.id if job else None)
