@@ -21,6 +21,7 @@ import resource
 import shlex
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -301,15 +302,21 @@ def main() -> int:
         print("\n".join(results[first:]), flush=True)
         first = len(results)
         seconds = 3.0 if args.quick else 10.0
-        flood = asyncio.run(stream(root, 100_000, seconds, press_keys=True))
+        # A CPU-bound process beside it, as on a shared machine (the condition).
+        hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        try:
+            flood = asyncio.run(stream(root, 100_000, seconds, press_keys=True))
+        finally:
+            hog.kill()
+            hog.wait()
         k95, kp95 = pct(flood["keys"], 0.95), pct(flood["keys_painted"], 0.95)
-        results.append(row(f"(b) key latency during a 100k lines/s stream, p95 (n={len(flood['keys'])})",
-                           f"{k95 * 1000:.1f} ms", "<= 50 ms", k95 <= 0.05))
+        results.append(row(f"(b) key handled during a 100k lines/s stream + CPU hog, p95 (n={len(flood['keys'])})",
+                           f"{k95 * 1000:.1f} ms", "<= 30 ms", k95 <= 0.03))
         results.append(row("    ... key -> next paint, p95", f"{kp95 * 1000:.1f} ms", "<= 50 ms", kp95 <= 0.05))
         results.append(row("    ... key -> next paint, max", f"{max(flood['keys_painted']) * 1000:.1f} ms", "", None))
-        missed += k95 > 0.05 or kp95 > 0.05
+        missed += k95 > 0.03 or kp95 > 0.05
         lag95 = pct(flood["line_lag"], 0.95)
-        results.append(row(f"(c) CLI line -> on screen at 100k lines/s, p95 (n={len(flood['line_lag'])})",
+        results.append(row(f"(c) CLI line -> on screen at 100k lines/s + CPU hog, p95 (n={len(flood['line_lag'])})",
                            f"{lag95 * 1000:.1f} ms", "<= 100 ms", lag95 <= 0.1))
         missed += lag95 > 0.1
         calm = asyncio.run(stream(root, 200, 3.0, press_keys=False))
