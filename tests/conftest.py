@@ -1,9 +1,18 @@
-"""Shared fixtures: a real job store, a real Huey consumer, real subprocesses; for the screen
-tests a sandbox workspace, a fixed clock and an app factory whose workers stop after each test."""
+"""Shared fixtures and helpers, each defined once here (no test module imports another).
+
+A real job store, a real Huey consumer, real subprocesses; hand-written ads_sync folders for
+the workspace tests; for the screen tests a sandbox workspace, a fixed clock and an app
+factory whose workers stop after each test; for the snapshots a picture that is the same in
+every run."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import os
 import shlex
+import shutil
+import subprocess
 import sys
 import time
 from datetime import UTC, datetime
@@ -16,10 +25,12 @@ from adsdash.config import load_settings
 from adsdash.engine import Engine
 from adsdash.sandbox.generate import create_workspace, plan
 from adsdash.tasks.worker import Worker
+from adsdash.workspace import Workspace
 
 FAKE_CLI = Path(__file__).parent / "bin" / "fake_cli.py"
 FAKE_SLUGS = ("ok", "flood", "slow", "ignore-term", "grandchild", "segv", "fail", "stderr-only", "dirty",
               "ok-2", "setsid")
+SANDBOX_CLI = f"{shlex.quote(sys.executable)} -m adsdash.sandbox"
 
 
 def make_settings(tmp_path: Path, ads_sync: Path, cli_command: str, **flags):
@@ -95,10 +106,12 @@ def sandbox_slug(kind: str) -> str:
 
 @pytest.fixture
 def sandbox_settings(tmp_path, monkeypatch):
+    """Settings for a sandbox workspace generated for the fixed NOW (see live_sandbox_settings
+    for one on the real clock)."""
     monkeypatch.setenv("ADS_SYNC_SANDBOX_SPEED", "0")
     ads = tmp_path / "ads"
     create_workspace(ads, clients=30, now=NOW)
-    return make_settings(tmp_path, ads, f"{shlex.quote(sys.executable)} -m adsdash.sandbox", workers=4)
+    return make_settings(tmp_path, ads, SANDBOX_CLI, workers=4)
 
 
 @pytest.fixture
@@ -143,3 +156,277 @@ def log_text(screen) -> str:
 
 def header(screen) -> str:
     return str(screen.query_one("#job-header").render())
+
+
+def screenshot_text(app) -> str:
+    """The screen drawn now, as SVG with plain spaces (drawing it raises on a markup error)."""
+    return app.export_screenshot().replace("&#160;", " ")
+
+
+def ended(app, job_id: int):
+    """A predicate for until(): the job once it has ended, else falsy."""
+    return lambda: (job := app.engine.store.job(job_id)) is not None and job.ended and job
+
+
+# ---- the command line, run as a real process -------------------------------------------
+
+def run_adsdash(settings, *args: str, check: int | None = 0, extra_env: dict | None = None):
+    """`python -m adsdash ARGS` against `settings`' folders; checks the exit code unless check=None."""
+    env = dict(os.environ, ADSDASH_HOME=str(settings.home), ADS_SYNC_PROJECT_PATH=str(settings.ads_sync_path),
+               ADS_SYNC_CLI_COMMAND=settings.cli_command, ADSDASH_CONFIG=str(settings.home / "absent.toml"))
+    env.update(extra_env or {})
+    proc = subprocess.run([sys.executable, "-m", "adsdash", *args], env=env, capture_output=True, timeout=60)
+    if check is not None:
+        assert proc.returncode == check, (proc.returncode, proc.stdout, proc.stderr)
+    return proc
+
+
+FLOOD_LINES = 25_000  # more than two of the command line's pages
+
+
+@pytest.fixture
+def flood_job(fake_engine, worker, monkeypatch):
+    """An ended job of FLOOD_LINES lines."""
+    monkeypatch.setenv("FAKE_LINES", str(FLOOD_LINES))
+    job = wait_ended(fake_engine, fake_engine.submit("validate", "flood").id, timeout=60)
+    assert job.line_count == FLOOD_LINES
+    return job
+
+
+@pytest.fixture
+def platform_dirs(tmp_path, monkeypatch):
+    """The platform folders moved under tmp_path: HOME and every XDG folder."""
+    base = tmp_path / "user"
+    dirs = {"HOME": base, "XDG_DATA_HOME": base / "data", "XDG_STATE_HOME": base / "state",
+            "XDG_CACHE_HOME": base / "cache", "XDG_CONFIG_HOME": base / "config"}
+    for name, path in dirs.items():
+        monkeypatch.setenv(name, str(path))
+    for name in ("ADSDASH_HOME", "ADSDASH_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    return dirs
+
+
+# ---- hand-written ads_sync folders (the workspace and its parse cache) ------------------
+
+# 12:00 UTC on 13 Oct 2025: yesterday is the 13th in Auckland, the 12th in Los Angeles.
+FILES_NOW = datetime(2025, 10, 13, 12, 0, tzinfo=UTC)
+
+PRODUCTION_CONFIG = """\
+client_id: 413-902-2884
+client_name: Santana & Blanchard Law Firm
+time_zone: America/Los_Angeles
+currency_code: USD
+data_sources:
+  google_ads: {enabled: true, mcc_id: null}
+  google_lsa: {enabled: false, import_method: csv}
+reporting:
+  default_template: campaign_report.md.j2
+  default_scope: LAST-30-DAYS
+"""
+
+
+def state(watermark="2025-10-12", **extra) -> dict:
+    """A client's state file, as ads_sync writes it."""
+    data = {
+        "slug": "x",
+        "google_ads": {"watermark_date": watermark},
+        "google_lsa": {"watermark_date": None},
+        "search_terms": {"watermark_date": None},
+        "data_quality": {"last_append": "2025-10-13T08:00:00+00:00", "total_rows": 4213},
+        "last_updated": "2025-10-13T08:05:00+00:00",
+    }
+    data.update(extra)
+    return data
+
+
+class Folder:
+    """A hand-written ads_sync project folder."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        (root / "configs" / "clients").mkdir(parents=True)
+
+    def write(self, rel: str, content: str | bytes | dict | list) -> Path:
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, (dict, list)):
+            content = json.dumps(content)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content)
+        return path
+
+    def client(self, slug: str, config: str = PRODUCTION_CONFIG, state_=None) -> None:
+        self.write(f"configs/clients/{slug}.yaml", config)
+        if state_ is not None:
+            self.write(f"state/{slug}.json", state_)
+
+
+@pytest.fixture
+def folder(tmp_path) -> Folder:
+    """An empty ads_sync folder."""
+    return Folder(tmp_path / "ads_sync")
+
+
+@pytest.fixture
+def ws(folder) -> Workspace:
+    """The workspace of `folder`, its clock at FILES_NOW."""
+    return Workspace(folder.root, clock=lambda: FILES_NOW)
+
+
+HOUR_AGO_NS = time.time_ns() - 3600 * 10**9
+
+
+def settle(root) -> None:
+    """Age every file, as a workspace looks when adsdash starts: not changed this instant."""
+    for dirpath, _, files in os.walk(root):
+        for name in files:
+            os.utime(os.path.join(dirpath, name), ns=(HOUR_AGO_NS, HOUR_AGO_NS))
+
+
+@pytest.fixture
+def seeded_folder(tmp_path) -> Folder:
+    """A folder of three clients (good, broken config, broken state), an error and a lock, every
+    file an hour old."""
+    folder = Folder(tmp_path / "ads_sync")
+    folder.client("acme", PRODUCTION_CONFIG, state("2025-10-12"))
+    folder.client("broken", "client_name: [unclosed\n", state("2025-10-12"))
+    folder.client("bad-state", PRODUCTION_CONFIG, "{not json")
+    folder.write("errors/acme/error_20251013_080000.json", {"exception_type": "Boom", "timestamp": "t"})
+    folder.write("locks/acme.lock", f"pid: 4242\ntimestamp: {FILES_NOW.timestamp()}\n")
+    settle(folder.root)
+    return folder
+
+
+@pytest.fixture
+def cache_file(tmp_path) -> Path:
+    """Where the workspace's parse cache goes (not made)."""
+    return tmp_path / "home" / "workspace-cache.json"
+
+
+# ---- the sandbox ads_sync, generated at the real time -----------------------------------
+
+@pytest.fixture(scope="module")
+def sandbox_template(tmp_path_factory) -> Path:
+    """A 30-client sandbox workspace, generated once per module: copy it (ads_dir) to change it."""
+    root = tmp_path_factory.mktemp("sandbox-template") / "ads"
+    create_workspace(root, clients=30)
+    return root
+
+
+@pytest.fixture
+def ads_dir(sandbox_template, tmp_path) -> Path:
+    """A private copy of the sandbox template."""
+    dest = tmp_path / "ads"
+    shutil.copytree(sandbox_template, dest, symlinks=True)
+    return dest
+
+
+@pytest.fixture
+def live_sandbox_settings(ads_dir, tmp_path, monkeypatch):
+    """Settings for `ads_dir` on the real clock, refreshing every half second (unlike
+    sandbox_settings: a workspace made for the fixed NOW)."""
+    monkeypatch.setenv("ADS_SYNC_SANDBOX_SPEED", "0")
+    return make_settings(tmp_path, ads_dir, SANDBOX_CLI, refresh_seconds=0.5)
+
+
+@pytest.fixture
+def sandbox_worker(live_sandbox_settings):
+    w = Worker(live_sandbox_settings, kind="embedded")
+    w.start()
+    yield w
+    w.stop()
+
+
+@pytest.fixture
+def app(live_sandbox_settings, sandbox_worker) -> AdsdashApp:
+    """The app on live_sandbox_settings, with a worker running its jobs."""
+    return AdsdashApp(Engine(live_sandbox_settings))
+
+
+@pytest.fixture
+def sandbox(tmp_path, monkeypatch):
+    """(settings, engine) of a fresh sandbox workspace, a worker running its jobs."""
+    monkeypatch.setenv("ADS_SYNC_SANDBOX_SPEED", "0")
+    ads = tmp_path / "ads"
+    create_workspace(ads, clients=30)
+    settings = make_settings(tmp_path, ads, SANDBOX_CLI, workers=4)
+    worker = Worker(settings, kind="embedded")
+    worker.start()
+    yield settings, Engine(settings)
+    worker.stop()
+
+
+# ---- snapshots: the same picture in every run --------------------------------------------
+
+SNAPSHOT_NOW = datetime(2025, 10, 13, 15, 30, tzinfo=UTC)
+DEAD_PID = 4_194_305  # above any pid_max: never alive, and the same in every run
+
+
+def snapshot_clock() -> datetime:
+    return SNAPSHOT_NOW
+
+
+@pytest.fixture
+def utc(monkeypatch):
+    """The local zone is UTC for the test (local times on screen, report file names)."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.fixture
+def snapshot_settings(tmp_path, monkeypatch, utc):
+    """The sandbox workspace generated for SNAPSHOT_NOW, its stale lock's PID pinned, no
+    refresh during a test, and the folder named by a relative path (the current directory is
+    tmp_path) so that no machine path shows on screen."""
+    monkeypatch.chdir(tmp_path)
+    ads = tmp_path / "ads"
+    create_workspace(ads, clients=30, now=SNAPSHOT_NOW)
+    stale = sandbox_slug("stale_lock")
+    # the generator uses a real reaped PID; pin it so the picture does not change between runs
+    (ads / "locks" / f"{stale}.lock").write_text(f"pid: {DEAD_PID}\ntimestamp: {SNAPSHOT_NOW.timestamp() - 5 * 3600}\n")
+    return make_settings(tmp_path, Path("ads"), SANDBOX_CLI, refresh_seconds=3600)
+
+
+@pytest.fixture
+def snapshot_app(snapshot_settings):
+    """snapshot_app(read_only=False, **settings changes) -> an app on snapshot_settings, its clock
+    at SNAPSHOT_NOW, no worker (no job runs)."""
+    def make(*, read_only: bool = False, **changes) -> AdsdashApp:
+        settings = dataclasses.replace(snapshot_settings, **changes)
+        return AdsdashApp(Engine(settings, clock=snapshot_clock), read_only=read_only, clock=snapshot_clock)
+    return make
+
+
+@pytest.fixture
+def stable_settings(tmp_path, fake_settings, monkeypatch, utc):
+    """The fake CLI's folder for job snapshots: the requester's name is fixed, the CLI is behind a
+    short name on PATH (no machine path in argv), one worker thread runs jobs in order."""
+    monkeypatch.setenv("LOGNAME", "operator")
+    for name in ("SSH_CLIENT", "SSH_CONNECTION"):
+        monkeypatch.delenv(name, raising=False)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    wrapper = bin_dir / "ads-sync"
+    wrapper.write_text(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} {shlex.quote(str(FAKE_CLI))} \"$@\"\n")
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    return make_settings(tmp_path / "stable", fake_settings.ads_sync_path, "ads-sync", workers=1)
+
+
+async def footer_drawn(pilot, screen=None) -> None:
+    """Until the screen's Footer shows its keys (Textual publishes them after the first frame)."""
+    screen = screen or pilot.app.screen
+    await until(pilot, lambda: screen.query("FooterKey"), 10, "the footer's keys")
+
+
+async def clients_settled(pilot):
+    """The clients screen with its rows, its footer and an idle log pane (no job has run)."""
+    screen = await loaded(pilot)
+    await until(pilot, lambda: "no jobs yet" in header(screen), 20, "the log pane")
+    await footer_drawn(pilot, screen)
+    return screen

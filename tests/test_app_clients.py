@@ -5,73 +5,31 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import shlex
-import shutil
-import sys
 import threading
-from pathlib import Path
 
-import pytest
-from conftest import header, loaded, log_text, make_settings, select, until, wait_ended
-from textual.command import CommandPalette
+from conftest import SIZE, header, loaded, log_text, sandbox_slug, select, until, wait_ended
+from textual.command import CommandList, CommandPalette
 from textual.widgets import Input
 
 from adsdash.app import AdsdashApp
 from adsdash.engine import Engine
 from adsdash.freshness import SEVERITY, Kind
-from adsdash.sandbox.generate import create_workspace, plan
+from adsdash.sandbox.generate import plan
 from adsdash.screens.clients import ClientsScreen
-from adsdash.tasks.worker import Worker
 from adsdash.widgets.summary_bar import SummaryBar
 
-SANDBOX_CLI = f"{shlex.quote(sys.executable)} -m adsdash.sandbox"
-SIZE = (160, 45)
 PLAN = {p.slug: p for p in plan(30)}
-
-
-def slug_of(kind: str) -> str:
-    return next(slug for slug, p in PLAN.items() if p.kind == kind)
-
-
-# -- fixtures (test_app_log and test_snapshots_clients import these) -----------
-
-@pytest.fixture(scope="session")
-def sandbox_template(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("sandbox-template") / "ads"
-    create_workspace(root, clients=30)
-    return root
-
-
-@pytest.fixture
-def ads_dir(sandbox_template, tmp_path) -> Path:
-    dest = tmp_path / "ads"
-    shutil.copytree(sandbox_template, dest, symlinks=True)
-    return dest
-
-
-@pytest.fixture
-def sandbox_settings(ads_dir, tmp_path, monkeypatch):  # overrides conftest: a copied template, quick refresh
-    monkeypatch.setenv("ADS_SYNC_SANDBOX_SPEED", "0")
-    return make_settings(tmp_path, ads_dir, SANDBOX_CLI, refresh_seconds=0.5)
-
-
-@pytest.fixture
-def sandbox_worker(sandbox_settings):
-    w = Worker(sandbox_settings, kind="embedded")
-    w.start()
-    yield w
-    w.stop()
-
-
-@pytest.fixture
-def app(sandbox_settings, sandbox_worker) -> AdsdashApp:
-    return AdsdashApp(Engine(sandbox_settings))
-
-
 
 
 def cell_text(screen: ClientsScreen, slug: str, column: str) -> str:
     return screen.table.get_cell(slug, column).plain
+
+
+async def palette_offers(pilot, title: str) -> None:
+    """Until the command palette shows `title` first and highlighted (enter then runs it)."""
+    commands = pilot.app.screen.query_one(CommandList)
+    await until(pilot, lambda: commands.highlighted == 0 and str(commands.get_option_at_index(0).prompt)
+                .startswith(title), 5, f"the palette to offer {title}")
 
 
 def worst_first(engine: Engine) -> list[str]:
@@ -87,13 +45,13 @@ async def test_lists_the_30_clients_worst_first(app):
         screen = await loaded(pilot)
         assert screen.table.row_count == 30
         assert screen.table.shown_slugs == worst_first(app.engine)
-        assert screen.table.shown_slugs[0] == slug_of("broken_state")  # ERROR first
-        assert cell_text(screen, slug_of("broken_state"), "fresh") == "! error"
-        assert cell_text(screen, slug_of("stale_lock"), "lock").startswith("stale ")
+        assert screen.table.shown_slugs[0] == sandbox_slug("broken_state")  # ERROR first
+        assert cell_text(screen, sandbox_slug("broken_state"), "fresh") == "! error"
+        assert cell_text(screen, sandbox_slug("stale_lock"), "lock").startswith("stale ")
         summary = screen.query_one(SummaryBar).summary
         assert summary.total == 30 and summary.kinds[Kind.ERROR] == 1
         assert summary.worker == f"embedded worker pid {os.getpid()}"
-        assert screen.table.selected_slug == slug_of("broken_state")
+        assert screen.table.selected_slug == sandbox_slug("broken_state")
 
 
 async def test_filter_by_name_or_slug_and_escape_clears(app):
@@ -178,7 +136,7 @@ async def test_v_queues_a_validate_whose_output_streams_into_the_log(app):
 
 
 async def test_a_on_the_failing_client_shows_failed_and_the_error(app):
-    failing = slug_of("failing")
+    failing = sandbox_slug("failing")
     async with app.run_test(size=SIZE) as pilot:
         screen = await loaded(pilot)
         await select(pilot, failing)
@@ -194,7 +152,7 @@ async def test_a_on_the_failing_client_shows_failed_and_the_error(app):
 async def test_i_asks_first_then_queues_init(app):
     from adsdash.screens.dialogs import ConfirmDialog
 
-    slug = slug_of("never")
+    slug = sandbox_slug("never")
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
         await select(pilot, slug)
@@ -218,7 +176,7 @@ async def test_i_asks_first_then_queues_init(app):
 async def test_u_confirms_with_the_lock_pid_and_age_then_unlocks(app, ads_dir):
     from adsdash.screens.dialogs import ConfirmDialog
 
-    slug = slug_of("stale_lock")
+    slug = sandbox_slug("stale_lock")
     pid = app.engine.workspace.client(slug).lock.pid
     async with app.run_test(size=SIZE) as pilot:
         screen = await loaded(pilot)
@@ -235,7 +193,7 @@ async def test_u_confirms_with_the_lock_pid_and_age_then_unlocks(app, ads_dir):
 async def test_r_prefills_the_repair_from_the_newest_error(app):
     from adsdash.screens.dialogs import RepairDialog
 
-    slug = slug_of("failing")
+    slug = sandbox_slug("failing")
     error = app.engine.workspace.client(slug).newest_error
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
@@ -274,14 +232,14 @@ async def test_actions_are_in_the_command_palette(app):
         await pilot.press("ctrl+p")
         assert isinstance(app.screen, CommandPalette)
         await pilot.press(*"validate prio")
-        await pilot.pause(0.5)
+        await palette_offers(pilot, "Validate Priority Roofing")
         await pilot.press("enter")
         job = await until(pilot, lambda: app.engine.store.jobs(slug="priority-roofing", limit=1), 5)
         assert job[0].command == "validate"
 
 
-async def test_read_only_refuses_every_action(sandbox_settings):
-    app = AdsdashApp(Engine(sandbox_settings), read_only=True)
+async def test_read_only_refuses_every_action(live_sandbox_settings):
+    app = AdsdashApp(Engine(live_sandbox_settings), read_only=True)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         screen = await loaded(pilot)
         assert "READ-ONLY" in str(screen.query_one(SummaryBar).render())
@@ -297,11 +255,11 @@ async def test_read_only_refuses_every_action(sandbox_settings):
         assert app.engine.store.jobs() == []
 
 
-async def test_outside_text_in_a_client_name_renders_safely(sandbox_settings, sandbox_worker, ads_dir):
+async def test_outside_text_in_a_client_name_renders_safely(live_sandbox_settings, sandbox_worker, ads_dir):
     evil = "Evil [/] [bold red]Co[/bold red] \x1b]0;pwned\x07\x1b[2J\x1b[31mred"
     (ads_dir / "configs" / "clients" / "evil.yaml").write_text(
         "client_name: " + json.dumps(evil) + "\ntime_zone: America/Chicago\n")
-    app = AdsdashApp(Engine(sandbox_settings))
+    app = AdsdashApp(Engine(live_sandbox_settings))
     async with app.run_test(size=SIZE) as pilot:
         screen = await loaded(pilot)
         await select(pilot, "evil")
@@ -314,7 +272,7 @@ async def test_outside_text_in_a_client_name_renders_safely(sandbox_settings, sa
         assert any(t.startswith("Validate Evil [/]") for t in titles)
         await pilot.press("ctrl+p")
         await pilot.press(*"validate evil")
-        await pilot.pause(0.3)
+        await palette_offers(pilot, "Validate Evil [/]")
         await pilot.press("enter")
         await until(pilot, lambda: app.engine.store.jobs(slug="evil", limit=1), 5)
         await pilot.press("u")  # the dialog shows outside text as plain text
@@ -322,8 +280,8 @@ async def test_outside_text_in_a_client_name_renders_safely(sandbox_settings, sa
         assert isinstance(app.screen, ClientsScreen)
 
 
-async def test_a_keymap_overrides_a_binding_by_id(sandbox_settings, sandbox_worker):
-    settings = dataclasses.replace(sandbox_settings, keymap={"clients.validate": "x", "app.quit": "ctrl+w"})
+async def test_a_keymap_overrides_a_binding_by_id(live_sandbox_settings, sandbox_worker):
+    settings = dataclasses.replace(live_sandbox_settings, keymap={"clients.validate": "x", "app.quit": "ctrl+w"})
     app = AdsdashApp(Engine(settings))
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
@@ -372,7 +330,7 @@ async def test_q_exits_with_0(app):
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
         await pilot.press("q")
-        await pilot.pause(0.1)
+        await until(pilot, lambda: app.return_value is not None, 5, "the app to exit")
     assert app.return_value == 0
 
 
@@ -386,7 +344,7 @@ async def test_q_quits_at_once_and_leaves_a_running_job_running(app, ads_dir, mo
         job = app.submit_job("validate", slug)
         await until(pilot, lambda: app.engine.store.job(job.id).status == "started", 10, "the job to start")
         await pilot.press("q")
-        await pilot.pause(0.1)
+        await until(pilot, lambda: app.return_value is not None, 5, "the app to exit")
     assert app.return_value == 0  # asked nothing
     assert app.engine.store.job(job.id).status == "started"  # cancelled nothing
     assert wait_ended(app.engine, job.id).status == "finished"
@@ -403,7 +361,7 @@ async def test_the_footer_and_the_log_come_after_the_first_frame_complete(app):
         assert table.virtual_size.height == 30 + 1 and table.virtual_size.width > 100
 
 
-async def test_a_slow_first_read_does_not_hold_the_screen_back(sandbox_settings, monkeypatch):
+async def test_a_slow_first_read_does_not_hold_the_screen_back(live_sandbox_settings, monkeypatch):
     import adsdash.screens.clients as clients_screen
 
     real = clients_screen.read_clients
@@ -415,14 +373,14 @@ async def test_a_slow_first_read_does_not_hold_the_screen_back(sandbox_settings,
 
     monkeypatch.setattr(clients_screen, "read_clients", slow)
     monkeypatch.setattr(clients_screen, "FIRST_PAINT_WAIT", 0.05)
-    app = AdsdashApp(Engine(sandbox_settings))
+    app = AdsdashApp(Engine(live_sandbox_settings))
     # made while the read is held: it waited a bounded moment, not for it
     assert not app.clients_screen.first_read.done()
     try:
         async with app.run_test(size=SIZE) as pilot:
             screen = await until(pilot, lambda: isinstance(app.screen, ClientsScreen) and app.screen.is_mounted
                                  and app.screen, 5)
-            await pilot.pause(0.2)
+            await pilot.pause(0.2)  # time passes on purpose: the held read must not land meanwhile
             assert screen.loaded == 0 and screen.table.row_count == 0  # mounted, the rows still being read
             release.set()
             screen = await loaded(pilot)

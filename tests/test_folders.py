@@ -29,19 +29,6 @@ from adsdash.logfiles import LOG_BYTES, LOG_KEEP, log_handler
 from adsdash.tasks import background
 
 
-@pytest.fixture
-def platform(tmp_path, monkeypatch):
-    """The platform folders moved under tmp_path: HOME and every XDG folder."""
-    base = tmp_path / "user"
-    dirs = {"HOME": base, "XDG_DATA_HOME": base / "data", "XDG_STATE_HOME": base / "state",
-            "XDG_CACHE_HOME": base / "cache", "XDG_CONFIG_HOME": base / "config"}
-    for name, path in dirs.items():
-        monkeypatch.setenv(name, str(path))
-    for name in ("ADSDASH_HOME", "ADSDASH_CONFIG"):
-        monkeypatch.delenv(name, raising=False)
-    return dirs
-
-
 @contextmanager
 def bare_root_logger() -> Iterator[logging.Logger]:
     """The root logger without handlers, as in a fresh process; put back as it was (with
@@ -84,23 +71,23 @@ def use_every_folder(settings) -> None:
         handler.close()
 
 
-def test_a_default_home_puts_logs_and_cache_in_the_platform_folders(tmp_path, platform):
+def test_a_default_home_puts_logs_and_cache_in_the_platform_folders(tmp_path, platform_dirs):
     settings = load(tmp_path)
     assert settings.origins["home"] == "default"
-    assert settings.home == Path(platformdirs.user_data_dir("adsdash")) == platform["XDG_DATA_HOME"] / "adsdash"
+    assert settings.home == Path(platformdirs.user_data_dir("adsdash")) == platform_dirs["XDG_DATA_HOME"] / "adsdash"
     assert settings.log_dir.parent == Path(platformdirs.user_log_dir("adsdash"))
     assert settings.cache_dir.parent == Path(platformdirs.user_cache_dir("adsdash"))
     assert settings.log_dir.name == settings.cache_dir.name and settings.log_dir.name.startswith("adsdash-")
     use_every_folder(settings)
-    assert [p.name for p in files_under(platform["XDG_STATE_HOME"])] == ["adsdash.log", "worker.log"]
-    assert [p.name for p in files_under(platform["XDG_CACHE_HOME"])] == ["workspace-cache.json"]
+    assert [p.name for p in files_under(platform_dirs["XDG_STATE_HOME"])] == ["adsdash.log", "worker.log"]
+    assert [p.name for p in files_under(platform_dirs["XDG_CACHE_HOME"])] == ["workspace-cache.json"]
     assert files_under(settings.home) == []  # the data folder keeps only the store, queue and lock
-    for path in files_under(platform["XDG_STATE_HOME"]) + files_under(platform["XDG_CACHE_HOME"]):
+    for path in files_under(platform_dirs["XDG_STATE_HOME"]) + files_under(platform_dirs["XDG_CACHE_HOME"]):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
         assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700, path.parent
 
 
-def test_an_explicit_home_keeps_logs_and_cache_inside_it(tmp_path, platform):
+def test_an_explicit_home_keeps_logs_and_cache_inside_it(tmp_path, platform_dirs):
     home = tmp_path / "demo" / ".adsdash"
     settings = load(tmp_path, home=str(home))
     assert settings.origins["home"] == "flag --home"
@@ -108,10 +95,10 @@ def test_an_explicit_home_keeps_logs_and_cache_inside_it(tmp_path, platform):
     use_every_folder(settings)
     assert sorted(p.relative_to(home).as_posix() for p in files_under(home)) == [
         "cache/workspace-cache.json", "log/adsdash.log", "log/worker.log"]
-    assert files_under(platform["HOME"] / "state") == files_under(platform["HOME"] / "cache") == []
+    assert files_under(platform_dirs["HOME"] / "state") == files_under(platform_dirs["HOME"] / "cache") == []
 
 
-def test_the_default_place_given_explicitly_is_still_the_default(tmp_path, platform):
+def test_the_default_place_given_explicitly_is_still_the_default(tmp_path, platform_dirs):
     """The background worker is always given --home: it must pick the app's folders."""
     app = load(tmp_path)
     worker = load(tmp_path, home=str(default_home()))
@@ -121,7 +108,7 @@ def test_the_default_place_given_explicitly_is_still_the_default(tmp_path, platf
     assert relative.log_dir == app.log_dir
 
 
-def test_two_data_folders_never_share_a_log_or_cache_file(tmp_path, platform, monkeypatch):
+def test_two_data_folders_never_share_a_log_or_cache_file(tmp_path, platform_dirs, monkeypatch):
     first = load(tmp_path)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "other-data"))  # another default home, same state/cache
     second = load(tmp_path)
@@ -132,7 +119,7 @@ def test_two_data_folders_never_share_a_log_or_cache_file(tmp_path, platform, mo
     assert len({a.cache_dir, b.cache_dir, first.cache_dir, second.cache_dir}) == 4
 
 
-def test_adsdash_config_shows_the_folders(tmp_path, platform):
+def test_adsdash_config_shows_the_folders(tmp_path, platform_dirs):
     for settings, origin in ((load(tmp_path), "platform log folder (home is the default)"),
                              (load(tmp_path, home=str(tmp_path / "h")), "inside home (not the default)")):
         rows = {name: (value, why) for name, value, why in settings.describe()}
@@ -173,7 +160,7 @@ def test_a_log_left_readable_is_made_private_and_a_symlink_is_refused(tmp_path):
         log_handler(folder, "worker.log")
 
 
-def test_the_app_logs_to_its_log_folder(tmp_path, platform, monkeypatch):
+def test_the_app_logs_to_its_log_folder(tmp_path, platform_dirs, monkeypatch):
     from adsdash import cli
     from adsdash.app import AdsdashApp
 

@@ -5,45 +5,18 @@ import json
 import logging
 import os
 import stat
-import time
 
 import pytest
 import yaml
-from test_workspace import NOW, PRODUCTION_CONFIG, Folder, state
+from conftest import FILES_NOW, HOUR_AGO_NS, Folder, settle, state
 
 from adsdash import ads_files, parse_cache
 from adsdash.freshness import Kind
 from adsdash.workspace import Workspace
 
-HOUR_AGO_NS = time.time_ns() - 3600 * 10**9
 
-
-def settle(root) -> None:
-    """Age every file, as a workspace looks when adsdash starts: not changed this instant."""
-    for folder, _, files in os.walk(root):
-        for name in files:
-            os.utime(os.path.join(folder, name), ns=(HOUR_AGO_NS, HOUR_AGO_NS))
-
-
-@pytest.fixture
-def folder(tmp_path) -> Folder:
-    folder = Folder(tmp_path / "ads_sync")
-    folder.client("acme", PRODUCTION_CONFIG, state("2025-10-12"))
-    folder.client("broken", "client_name: [unclosed\n", state("2025-10-12"))
-    folder.client("bad-state", PRODUCTION_CONFIG, "{not json")
-    folder.write("errors/acme/error_20251013_080000.json", {"exception_type": "Boom", "timestamp": "t"})
-    folder.write("locks/acme.lock", f"pid: 4242\ntimestamp: {NOW.timestamp()}\n")
-    settle(folder.root)
-    return folder
-
-
-@pytest.fixture
-def cache(tmp_path):
-    return tmp_path / "home" / "workspace-cache.json"
-
-
-def workspace(folder, cache, **kw) -> Workspace:
-    return Workspace(folder.root, clock=lambda: NOW, cache_path=cache, **kw)
+def workspace(seeded_folder, cache_file, **kw) -> Workspace:
+    return Workspace(seeded_folder.root, clock=lambda: FILES_NOW, cache_path=cache_file, **kw)
 
 
 def no_parsing(monkeypatch) -> list:
@@ -54,7 +27,7 @@ def no_parsing(monkeypatch) -> list:
         parsed.append(args)
         raise AssertionError("parsed a file the cache should have answered for")
     monkeypatch.setattr(ads_files, "load_mapping", refuse)
-    monkeypatch.setattr(ads_files.yaml, "load", refuse)
+    monkeypatch.setattr(yaml, "load", refuse)
     return parsed
 
 
@@ -63,12 +36,12 @@ def without_lock_age(clients):
             for c in clients]
 
 
-def test_a_fresh_start_answers_from_the_cache_file_with_the_same_clients(folder, cache, monkeypatch):
-    first = workspace(folder, cache).clients()
-    assert cache.exists() and stat.S_IMODE(cache.stat().st_mode) == 0o600
-    assert [p.name for p in cache.parent.iterdir()] == [cache.name]  # no temporary file left behind
+def test_a_fresh_start_answers_from_the_cache_file_with_the_same_clients(seeded_folder, cache_file, monkeypatch):
+    first = workspace(seeded_folder, cache_file).clients()
+    assert cache_file.exists() and stat.S_IMODE(cache_file.stat().st_mode) == 0o600
+    assert [p.name for p in cache_file.parent.iterdir()] == [cache_file.name]  # no temporary file left behind
     parsed = no_parsing(monkeypatch)
-    again = workspace(folder, cache).clients()
+    again = workspace(seeded_folder, cache_file).clients()
     assert parsed == []
     assert without_lock_age(again) == without_lock_age(first)
     by_slug = {c.slug: c for c in again}
@@ -77,38 +50,38 @@ def test_a_fresh_start_answers_from_the_cache_file_with_the_same_clients(folder,
     assert by_slug["acme"].newest_error.exception_type == "Boom"
 
 
-def test_a_changed_file_is_parsed_again(folder, cache):
-    workspace(folder, cache).clients()
-    path = folder.write("state/acme.json", state("2025-10-01"))
+def test_a_changed_file_is_parsed_again(seeded_folder, cache_file):
+    workspace(seeded_folder, cache_file).clients()
+    path = seeded_folder.write("state/acme.json", state("2025-10-01"))
     os.utime(path, ns=(HOUR_AGO_NS, HOUR_AGO_NS + 1))  # same age, one nanosecond apart
-    acme = workspace(folder, cache).clients()[0]
+    acme = workspace(seeded_folder, cache_file).clients()[0]
     assert acme.watermarks["google_ads"].isoformat() == "2025-10-01"
 
 
-def test_a_file_changed_this_instant_is_not_kept_on_disk(folder, cache):
-    folder.write("configs/clients/fresh.yaml", "client_name: Just Written\n")
-    assert "Just Written" in [c.name for c in workspace(folder, cache).clients()]
-    kept = json.loads(cache.read_text())["configs"]
+def test_a_file_changed_this_instant_is_not_kept_on_disk(seeded_folder, cache_file):
+    seeded_folder.write("configs/clients/fresh.yaml", "client_name: Just Written\n")
+    assert "Just Written" in [c.name for c in workspace(seeded_folder, cache_file).clients()]
+    kept = json.loads(cache_file.read_text())["configs"]
     assert "configs/clients/acme.yaml" in kept and "configs/clients/fresh.yaml" not in kept
 
 
-def test_nothing_is_written_when_asked_not_to_or_when_nothing_was_parsed(folder, cache):
-    ws = workspace(folder, cache)
+def test_nothing_is_written_when_asked_not_to_or_when_nothing_was_parsed(seeded_folder, cache_file):
+    ws = workspace(seeded_folder, cache_file)
     ws.clients(save_cache=False)
-    assert not cache.exists()
+    assert not cache_file.exists()
     ws.clients()  # what the first read parsed is written by the next one
-    assert cache.exists()
-    os.utime(cache, ns=(HOUR_AGO_NS, HOUR_AGO_NS))
-    workspace(folder, cache).clients()  # every answer from the file: nothing to write
-    assert cache.stat().st_mtime_ns == HOUR_AGO_NS
+    assert cache_file.exists()
+    os.utime(cache_file, ns=(HOUR_AGO_NS, HOUR_AGO_NS))
+    workspace(seeded_folder, cache_file).clients()  # every answer from the file: nothing to write
+    assert cache_file.stat().st_mtime_ns == HOUR_AGO_NS
 
 
-def test_files_that_are_gone_leave_the_cache_file(folder, cache):
-    workspace(folder, cache).clients()
-    (folder.root / "configs/clients/broken.yaml").unlink()
-    (folder.root / "state/broken.json").unlink()
-    workspace(folder, cache).clients()
-    doc = json.loads(cache.read_text())
+def test_files_that_are_gone_leave_the_cache_file(seeded_folder, cache_file):
+    workspace(seeded_folder, cache_file).clients()
+    (seeded_folder.root / "configs/clients/broken.yaml").unlink()
+    (seeded_folder.root / "state/broken.json").unlink()
+    workspace(seeded_folder, cache_file).clients()
+    doc = json.loads(cache_file.read_text())
     assert "configs/clients/broken.yaml" not in doc["configs"] and "state/broken.json" not in doc["states"]
 
 
@@ -118,104 +91,105 @@ def test_files_that_are_gone_leave_the_cache_file(folder, cache):
     b'{"format": "adsdash-parse-cache", "version": 1, "root": "ROOT", "configs": [], "states": {}, "errors": {}}',
     b"[" * 100_000,
 ])
-def test_a_broken_cache_file_is_ignored_and_logged(folder, cache, caplog, content):
-    cache.parent.mkdir(parents=True)
-    cache.write_bytes(content.replace(b"ROOT", os.path.realpath(folder.root).encode()))
-    expected = without_lock_age(Workspace(folder.root, clock=lambda: NOW).clients())
+def test_a_broken_cache_file_is_ignored_and_logged(seeded_folder, cache_file, caplog, content):
+    cache_file.parent.mkdir(parents=True)
+    cache_file.write_bytes(content.replace(b"ROOT", os.path.realpath(seeded_folder.root).encode()))
+    expected = without_lock_age(Workspace(seeded_folder.root, clock=lambda: FILES_NOW).clients())
     with caplog.at_level(logging.WARNING, logger="adsdash.parse_cache"):
-        assert without_lock_age(workspace(folder, cache).clients()) == expected
+        assert without_lock_age(workspace(seeded_folder, cache_file).clients()) == expected
     assert "parse cache" in caplog.text
-    assert json.loads(cache.read_text())["format"] == parse_cache.FORMAT  # replaced by a good one
+    assert json.loads(cache_file.read_text())["format"] == parse_cache.FORMAT  # replaced by a good one
 
 
-def test_a_cache_written_for_another_folder_is_not_used(folder, cache, tmp_path):
+def test_a_cache_written_for_another_folder_is_not_used(seeded_folder, cache_file, tmp_path):
     other = Folder(tmp_path / "other")
     other.client("acme", "client_name: Other Acme\n")
     settle(other.root)
-    workspace(folder, cache).clients()
-    doc = json.loads(cache.read_text())
+    workspace(seeded_folder, cache_file).clients()
+    doc = json.loads(cache_file.read_text())
     st = (other.root / "configs/clients/acme.yaml").stat()
     doc["configs"]["configs/clients/acme.yaml"][:3] = [st.st_mtime_ns, st.st_size, st.st_ino]
-    cache.write_text(json.dumps(doc))  # an entry that matches the other folder's file exactly
-    assert [c.name for c in Workspace(other.root, clock=lambda: NOW, cache_path=cache).clients()] == ["Other Acme"]
+    cache_file.write_text(json.dumps(doc))  # an entry that matches the other folder's file exactly
+    assert [c.name for c in Workspace(other.root, clock=lambda: FILES_NOW, cache_path=cache_file).clients()] == [
+        "Other Acme"]
     doc["root"] = os.path.realpath(other.root)
-    cache.write_text(json.dumps(doc))  # the same entry, now for that folder: used
-    assert [c.name for c in Workspace(other.root, clock=lambda: NOW, cache_path=cache).clients()] == [
+    cache_file.write_text(json.dumps(doc))  # the same entry, now for that folder: used
+    assert [c.name for c in Workspace(other.root, clock=lambda: FILES_NOW, cache_path=cache_file).clients()] == [
         "Santana & Blanchard Law Firm"]
 
 
-def test_malformed_entries_fall_back_to_the_file(folder, cache):
-    workspace(folder, cache).clients()
-    doc = json.loads(cache.read_text())
+def test_malformed_entries_fall_back_to_the_file(seeded_folder, cache_file):
+    workspace(seeded_folder, cache_file).clients()
+    doc = json.loads(cache_file.read_text())
     doc["configs"]["configs/clients/acme.yaml"][3] = ["not", "a", "mapping"]
     doc["states"]["state/acme.json"][3] = "a string"
     doc["errors"]["errors/acme/error_20251013_080000.json"] = [1, 2]
-    cache.write_text(json.dumps(doc))
-    acme = workspace(folder, cache).clients()[0]
+    cache_file.write_text(json.dumps(doc))
+    acme = workspace(seeded_folder, cache_file).clients()[0]
     assert acme.name == "Santana & Blanchard Law Firm" and acme.watermarks["google_ads"].isoformat() == "2025-10-12"
     assert acme.newest_error.exception_type == "Boom"
 
 
-def test_a_cached_form_goes_through_the_same_checks_as_the_file(folder, cache):
-    workspace(folder, cache).clients()
-    doc = json.loads(cache.read_text())
+def test_a_cached_form_goes_through_the_same_checks_as_the_file(seeded_folder, cache_file):
+    workspace(seeded_folder, cache_file).clients()
+    doc = json.loads(cache_file.read_text())
     doc["configs"]["configs/clients/acme.yaml"][3] = {"client_name": "Acme", "timezone": "../../etc/passwd"}
     doc["states"]["state/acme.json"][3] = {"google_ads": {"watermark_date": "20251012"}}
-    cache.write_text(json.dumps(doc))
-    acme = workspace(folder, cache).clients()[0]
+    cache_file.write_text(json.dumps(doc))
+    acme = workspace(seeded_folder, cache_file).clients()[0]
     assert acme.freshness.kind is Kind.ERROR
     assert any("unknown time zone" in p for p in acme.problems)
     assert any("not a YYYY-MM-DD date" in p for p in acme.problems)
 
 
-def test_an_entry_is_used_only_on_an_exact_stat_match(folder, cache):
-    workspace(folder, cache).clients()
-    doc = json.loads(cache.read_text())
+def test_an_entry_is_used_only_on_an_exact_stat_match(seeded_folder, cache_file):
+    workspace(seeded_folder, cache_file).clients()
+    doc = json.loads(cache_file.read_text())
     entry = doc["configs"]["configs/clients/acme.yaml"]
     entry[3] = {"client_name": "From The Cache"}
     entry[2] += 1  # another inode
-    cache.write_text(json.dumps(doc))
-    assert workspace(folder, cache).clients()[0].name == "Santana & Blanchard Law Firm"
+    cache_file.write_text(json.dumps(doc))
+    assert workspace(seeded_folder, cache_file).clients()[0].name == "Santana & Blanchard Law Firm"
 
 
-def test_a_symlink_or_fifo_in_place_of_the_cache_is_not_read(folder, cache, tmp_path, caplog):
-    cache.parent.mkdir(parents=True)
+def test_a_symlink_or_fifo_in_place_of_the_cache_is_not_read(seeded_folder, cache_file, tmp_path, caplog):
+    cache_file.parent.mkdir(parents=True)
     target = tmp_path / "elsewhere.json"
     target.write_text("{}")
-    cache.symlink_to(target)
+    cache_file.symlink_to(target)
     with caplog.at_level(logging.WARNING, logger="adsdash.parse_cache"):
-        assert len(workspace(folder, cache).clients()) == 3
+        assert len(workspace(seeded_folder, cache_file).clients()) == 3
     assert "not used" in caplog.text
-    cache.unlink()
-    os.mkfifo(cache)
-    assert len(workspace(folder, cache).clients()) == 3  # did not block on the FIFO
+    cache_file.unlink()
+    os.mkfifo(cache_file)
+    assert len(workspace(seeded_folder, cache_file).clients()) == 3  # did not block on the FIFO
 
 
-def test_an_unwritable_cache_location_only_costs_speed(folder, tmp_path, caplog):
+def test_an_unwritable_cache_location_only_costs_speed(seeded_folder, tmp_path, caplog):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     with caplog.at_level(logging.WARNING, logger="adsdash.parse_cache"):
-        assert len(workspace(folder, blocker / "cache.json").clients()) == 3
+        assert len(workspace(seeded_folder, blocker / "cache.json").clients()) == 3
     assert "not written" in caplog.text
 
 
-def test_big_and_unrepresentable_files_are_parsed_at_every_start(folder, cache):
-    folder.write("state/acme.json", state("2025-10-12", padding="x" * 100_000))
-    folder.client("dated", "client_name: Dated\nclient_id: 2025-01-01\n")  # YAML reads a date
-    settle(folder.root)
-    assert {c.slug for c in workspace(folder, cache).clients()} == {"acme", "bad-state", "broken", "dated"}
-    doc = json.loads(cache.read_text())
+def test_big_and_unrepresentable_files_are_parsed_at_every_start(seeded_folder, cache_file):
+    seeded_folder.write("state/acme.json", state("2025-10-12", padding="x" * 100_000))
+    seeded_folder.client("dated", "client_name: Dated\nclient_id: 2025-01-01\n")  # YAML reads a date
+    settle(seeded_folder.root)
+    assert {c.slug for c in workspace(seeded_folder, cache_file).clients()} == {"acme", "bad-state", "broken", "dated"}
+    doc = json.loads(cache_file.read_text())
     assert "state/acme.json" not in doc["states"] and "configs/clients/dated.yaml" not in doc["configs"]
-    dated = next(c for c in workspace(folder, cache).clients() if c.slug == "dated")
+    dated = next(c for c in workspace(seeded_folder, cache_file).clients() if c.slug == "dated")
     assert "client_id is a date" in dated.problems[0]
 
 
-def test_yaml_is_what_a_cold_start_spends_its_time_on(folder, cache, monkeypatch):
+def test_yaml_is_what_a_cold_start_spends_its_time_on(seeded_folder, cache_file, monkeypatch):
     """The reason for the cache: with it, a fresh start parses no config at all."""
     calls = []
     real = yaml.load
-    monkeypatch.setattr(ads_files.yaml, "load", lambda *a, **k: calls.append(1) or real(*a, **k))
-    workspace(folder, cache).clients()
+    monkeypatch.setattr(yaml, "load", lambda *a, **k: calls.append(1) or real(*a, **k))
+    workspace(seeded_folder, cache_file).clients()
     assert len(calls) == 3
-    workspace(folder, cache).clients()
+    workspace(seeded_folder, cache_file).clients()
     assert len(calls) == 3

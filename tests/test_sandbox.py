@@ -6,7 +6,6 @@ import csv
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import wait_for
 
 from adsdash.sandbox.generate import create_workspace, plan
 from adsdash.sandbox.project import parse_config, yesterday_in
@@ -38,104 +38,89 @@ def cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "adsdash.sandbox", *args]
 
 
-def run(ws: Path, *args: str, speed: float = 0, timeout: float = 30) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd(*args), cwd=ws, env=env(speed), capture_output=True, text=True,
+def run(ads_dir: Path, *args: str, speed: float = 0, timeout: float = 30) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd(*args), cwd=ads_dir, env=env(speed), capture_output=True, text=True,
                           timeout=timeout)
 
 
-def spawn(ws: Path, *args: str, speed: float) -> subprocess.Popen:
-    return subprocess.Popen(cmd(*args), cwd=ws, env=env(speed), stdout=subprocess.PIPE,
+def spawn(ads_dir: Path, *args: str, speed: float) -> subprocess.Popen:
+    return subprocess.Popen(cmd(*args), cwd=ads_dir, env=env(speed), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 
 
-def config(ws: Path, slug: str):
-    raw = yaml.safe_load((ws / "configs" / "clients" / f"{slug}.yaml").read_text(encoding="utf-8"))
+def config(ads_dir: Path, slug: str):
+    raw = yaml.safe_load((ads_dir / "configs" / "clients" / f"{slug}.yaml").read_text(encoding="utf-8"))
     return parse_config(slug, raw)
 
 
-def state(ws: Path, slug: str) -> dict:
-    return json.loads((ws / "state" / f"{slug}.json").read_text(encoding="utf-8"))
+def state(ads_dir: Path, slug: str) -> dict:
+    return json.loads((ads_dir / "state" / f"{slug}.json").read_text(encoding="utf-8"))
 
 
-def yesterday(ws: Path, slug: str) -> date:
-    return yesterday_in(config(ws, slug).timezone)
+def yesterday(ads_dir: Path, slug: str) -> date:
+    return yesterday_in(config(ads_dir, slug).timezone)
 
 
-def csv_rows(ws: Path, slug: str) -> list[dict]:
-    with open(ws / "data" / slug / f"{slug}-master-campaign_data.csv", newline="") as f:
+def csv_rows(ads_dir: Path, slug: str) -> list[dict]:
+    with open(ads_dir / "data" / slug / f"{slug}-master-campaign_data.csv", newline="") as f:
         return list(csv.DictReader(f))
 
 
-def errors(ws: Path, slug: str) -> list[dict]:
-    folder = ws / "errors" / slug
+def errors(ads_dir: Path, slug: str) -> list[dict]:
+    folder = ads_dir / "errors" / slug
     return [json.loads(p.read_text()) for p in sorted(folder.glob("error_*.json"))] if folder.exists() else []
 
 
-def classify(ws: Path, slug: str) -> str:
+def classify(ads_dir: Path, slug: str) -> str:
     """A client's kind as its files show it: never, broken, fresh, late (1-2 d), stale (3+ d)."""
-    if not (ws / "state" / f"{slug}.json").exists():
+    if not (ads_dir / "state" / f"{slug}.json").exists():
         return "never"
     try:
-        watermark = date.fromisoformat(state(ws, slug)["google_ads"]["watermark_date"])
+        watermark = date.fromisoformat(state(ads_dir, slug)["google_ads"]["watermark_date"])
     except json.JSONDecodeError:
         return "broken"
-    lag = (yesterday(ws, slug) - watermark).days
+    lag = (yesterday(ads_dir, slug) - watermark).days
     return "fresh" if lag <= 0 else "late" if lag <= 2 else "stale"
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("template")
-    create_workspace(root, 30)
-    return root
-
-
-@pytest.fixture
-def ws(template, tmp_path) -> Path:
-    """A private copy of the generated 30-client workspace."""
-    root = tmp_path / "ws"
-    shutil.copytree(template, root)
-    return root
 
 
 # --- the generated workspace ----------------------------------------------------------------
 
-def test_generator_variety(template):
-    slugs = sorted(p.stem for p in (template / "configs" / "clients").glob("*.yaml"))
+def test_generator_variety(sandbox_template):
+    slugs = sorted(p.stem for p in (sandbox_template / "configs" / "clients").glob("*.yaml"))
     assert len(slugs) == 30
     counts: dict[str, int] = {}
     for slug in slugs:
-        kind = classify(template, slug)
+        kind = classify(sandbox_template, slug)
         counts[kind] = counts.get(kind, 0) + 1
     # 18 fresh; 4 late + the stale-lock client (1 day late); 3 stale + the failing one (3 days).
     assert counts == {"fresh": 18, "late": 5, "stale": 4, "never": 2, "broken": 1}
 
-    locks = list((template / "locks").glob("*.lock"))
+    locks = list((sandbox_template / "locks").glob("*.lock"))
     assert [p.stem for p in locks] == [KINDS["stale_lock"]]
     pid = int(locks[0].read_text().splitlines()[0].split(":")[1])
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
 
     failing = KINDS["failing"]
-    assert config(template, failing).fails("append")
-    (err,) = errors(template, failing)
+    assert config(sandbox_template, failing).fails("append")
+    (err,) = errors(sandbox_template, failing)
     assert set(err) == {"timestamp", "command", "slug", "exception_type", "exception_message",
                         "context", "recovery_command"}
     assert err["recovery_command"] == (f"python ads_sync_cli.py repair {failing} --from "
                                        f"{err['context']['start_date']} --to {err['context']['end_date']}")
 
-    raws = [yaml.safe_load((template / "configs" / "clients" / f"{s}.yaml").read_text()) for s in slugs]
+    raws = [yaml.safe_load((sandbox_template / "configs" / "clients" / f"{s}.yaml").read_text()) for s in slugs]
     assert sum("customer_id" in r and "timezone" in r for r in raws) == 2
     assert sum("client_id" in r and "time_zone" in r for r in raws) == 28
-    zones = {config(template, s).timezone for s in slugs}
+    zones = {config(sandbox_template, s).timezone for s in slugs}
     assert {"America/Chicago", "America/Denver", "America/Los_Angeles", "America/New_York",
             "Europe/London"} <= zones
     names = [r["client_name"] for r in raws]
     assert "Santana & Blanchard Law Firm" in names and any(":" in n for n in names)
     for slug in slugs:
-        if classify(template, slug) in ("fresh", "late", "stale"):
-            s = state(template, slug)
-            assert s["data_quality"]["total_rows"] == len(csv_rows(template, slug)) > 0
+        if classify(sandbox_template, slug) in ("fresh", "late", "stale"):
+            s = state(sandbox_template, slug)
+            assert s["data_quality"]["total_rows"] == len(csv_rows(sandbox_template, slug)) > 0
 
 
 def test_generator_is_deterministic_and_refuses_a_used_folder(tmp_path):
@@ -152,35 +137,35 @@ def test_generator_is_deterministic_and_refuses_a_used_folder(tmp_path):
 
 # --- sub-commands ---------------------------------------------------------------------------
 
-def test_init_backfills_in_chunks(ws):
+def test_init_backfills_in_chunks(ads_dir):
     slug = KINDS["never"]
-    r = run(ws, "init", slug)
+    r = run(ads_dir, "init", slug)
     assert r.returncode == 0, r.stdout + r.stderr
     lines = r.stdout.splitlines()
     assert all(LINE.match(line) for line in lines)
     chunks = [line for line in lines if " - Processing chunk " in line]
     assert len(chunks) == 9 and re.search(r"Processing chunk 1/9: \d{4}-\d\d-\d\d to ", chunks[0])
     assert lines[-1].endswith(f"Completed initial sync for '{slug}'")
-    s = state(ws, slug)
-    assert s["google_ads"]["watermark_date"] == yesterday(ws, slug).isoformat()
-    assert s["data_quality"]["total_rows"] == len(csv_rows(ws, slug)) > 0
+    s = state(ads_dir, slug)
+    assert s["google_ads"]["watermark_date"] == yesterday(ads_dir, slug).isoformat()
+    assert s["data_quality"]["total_rows"] == len(csv_rows(ads_dir, slug)) > 0
     # Like the real tool, state.timezone comes from `timezone` only: a field config gets Chicago.
-    assert config(ws, slug).timezone == "America/Phoenix" and s["timezone"] == "America/Chicago"
-    assert not (ws / "locks" / f"{slug}.lock").exists()
-    assert (ws / "logs" / f"{datetime.now():%Y-%m-%d}.log").read_text().count("Processing chunk") == 9
+    assert config(ads_dir, slug).timezone == "America/Phoenix" and s["timezone"] == "America/Chicago"
+    assert not (ads_dir / "locks" / f"{slug}.lock").exists()
+    assert (ads_dir / "logs" / f"{datetime.now():%Y-%m-%d}.log").read_text().count("Processing chunk") == 9
 
 
-def test_append_merges_and_moves_the_watermark(ws):
+def test_append_merges_and_moves_the_watermark(ads_dir):
     slug = KINDS["late"]
-    before = state(ws, slug)
-    r = run(ws, "append", slug)
+    before = state(ads_dir, slug)
+    r = run(ads_dir, "append", slug)
     assert r.returncode == 0, r.stdout
     assert r.stdout.splitlines()[-1].endswith(f"Completed incremental append for '{slug}'")
-    y = yesterday(ws, slug)
+    y = yesterday(ads_dir, slug)
     old = date.fromisoformat(before["google_ads"]["watermark_date"])
     assert f"Append window: {old - timedelta(days=3)} to {y}" in r.stdout
-    after = state(ws, slug)
-    rows = csv_rows(ws, slug)
+    after = state(ads_dir, slug)
+    rows = csv_rows(ads_dir, slug)
     keys = {(x["date"], x["campaign_id"], x["data_source"]) for x in rows}
     assert len(keys) == len(rows) == after["data_quality"]["total_rows"]
     assert max(x["date"] for x in rows) == y.isoformat() == after["google_ads"]["watermark_date"]
@@ -188,175 +173,179 @@ def test_append_merges_and_moves_the_watermark(ws):
     assert after["data_quality"]["last_append"] > before["data_quality"]["last_append"]
 
 
-def test_append_caps_a_stale_window(ws):
+def test_append_caps_a_stale_window(ads_dir):
     slug = KINDS["stale"]
-    r = run(ws, "append", slug)
+    r = run(ads_dir, "append", slug)
     assert r.returncode == 0
-    y = yesterday(ws, slug)
+    y = yesterday(ads_dir, slug)
     assert f"Append window: {y - timedelta(days=30)} to {y}" in r.stdout
 
 
-def test_append_without_master_csv_fails_with_an_error_file(ws):
+def test_append_without_master_csv_fails_with_an_error_file(ads_dir):
     slug = KINDS["never"]
-    r = run(ws, "append", slug)
+    r = run(ads_dir, "append", slug)
     assert r.returncode == 1
     assert "Master CSV not found" in r.stdout
     assert "Run 'init' command first to create initial data" in r.stdout
     assert "Command failed: Master CSV not found" in r.stdout and "Traceback" in r.stdout
-    (err,) = errors(ws, slug)
-    y = yesterday(ws, slug)
+    (err,) = errors(ads_dir, slug)
+    y = yesterday(ads_dir, slug)
     assert err["context"] == {"start_date": (y - timedelta(days=30)).isoformat(), "end_date": y.isoformat()}
     assert err["exception_type"] == "FileNotFoundError"
 
 
-def test_demanded_failure_writes_an_error_file_with_the_window(ws):
+def test_demanded_failure_writes_an_error_file_with_the_window(ads_dir):
     slug = KINDS["failing"]
-    watermark = date.fromisoformat(state(ws, slug)["google_ads"]["watermark_date"])
+    watermark = date.fromisoformat(state(ads_dir, slug)["google_ads"]["watermark_date"])
     time.sleep(1.05)  # error files are named by the second: do not collide with the generated one
-    r = run(ws, "append", slug)
+    r = run(ads_dir, "append", slug)
     assert r.returncode == 1
     out = r.stdout.splitlines()
     failed = next(i for i, line in enumerate(out) if " - ERROR - ads_sync - Command failed: " in line)
     assert out[failed + 1] == "Traceback (most recent call last):"
     assert out[-1].startswith("google.ads.googleads.errors.GoogleAdsException: ")
-    newest = errors(ws, slug)[-1]
-    assert len(errors(ws, slug)) == 2
+    newest = errors(ads_dir, slug)[-1]
+    assert len(errors(ads_dir, slug)) == 2
     assert newest["command"] == "append" and newest["exception_type"] == "GoogleAdsException"
     assert newest["context"] == {"start_date": (watermark - timedelta(days=3)).isoformat(),
-                                 "end_date": yesterday(ws, slug).isoformat()}
+                                 "end_date": yesterday(ads_dir, slug).isoformat()}
     assert "--from" in newest["recovery_command"]
-    assert state(ws, slug)["google_ads"]["watermark_date"] == watermark.isoformat()
-    assert not (ws / "locks" / f"{slug}.lock").exists()
+    assert state(ads_dir, slug)["google_ads"]["watermark_date"] == watermark.isoformat()
+    assert not (ads_dir / "locks" / f"{slug}.lock").exists()
 
 
-def test_validate_passes_and_records_the_time(ws):
+def test_validate_passes_and_records_the_time(ads_dir):
     slug = KINDS["fresh"]
-    before = state(ws, slug)["data_quality"]["last_validation"]
-    r = run(ws, "validate", slug)
+    before = state(ads_dir, slug)["data_quality"]["last_validation"]
+    r = run(ads_dir, "validate", slug)
     assert r.returncode == 0
     assert r.stdout.splitlines()[-1].endswith(f"Validation complete for '{slug}'")
-    assert state(ws, slug)["data_quality"]["last_validation"] > before
+    assert state(ads_dir, slug)["data_quality"]["last_validation"] > before
 
 
-def test_validate_fails_on_a_broken_state_file(ws):
-    r = run(ws, "validate", KINDS["broken_state"])
+def test_validate_fails_on_a_broken_state_file(ads_dir):
+    r = run(ads_dir, "validate", KINDS["broken_state"])
     assert r.returncode == 1
     assert " - ERROR - ads_sync - Validation failed: " in r.stdout
     assert "json.decoder.JSONDecodeError" in r.stdout
 
 
-def test_repair_is_idempotent_and_checks_dates(ws):
+def test_repair_is_idempotent_and_checks_dates(ads_dir):
     slug = KINDS["fresh"]
-    y = yesterday(ws, slug)
-    before = csv_rows(ws, slug)
+    y = yesterday(ads_dir, slug)
+    before = csv_rows(ads_dir, slug)
     args = ("repair", slug, "--start", str(y - timedelta(days=40)), "--end", str(y - timedelta(days=10)))
-    r = run(ws, *args)
+    r = run(ads_dir, *args)
     assert r.returncode == 0 and r.stdout.splitlines()[-1].endswith(f"Repair complete for '{slug}'")
-    after = csv_rows(ws, slug)
+    after = csv_rows(ads_dir, slug)
     strip = lambda rows: sorted(tuple(v for k, v in x.items() if k != "pull_date") for x in rows)  # noqa: E731
     assert strip(after) == strip(before)
-    bad = run(ws, "repair", slug, "--start", "2025-13-01", "--end", "2025-12-31")
+    bad = run(ads_dir, "repair", slug, "--start", "2025-13-01", "--end", "2025-12-31")
     assert bad.returncode == 1 and "Command failed: Invalid date range" in bad.stdout
-    assert errors(ws, slug)[-1]["context"] == {"start_date": "2025-13-01", "end_date": "2025-12-31"}
+    assert errors(ads_dir, slug)[-1]["context"] == {"start_date": "2025-13-01", "end_date": "2025-12-31"}
 
 
-def test_force_unlock(ws):
+def test_force_unlock(ads_dir):
     slug = KINDS["stale_lock"]
-    r = run(ws, "force-unlock", slug)
+    r = run(ads_dir, "force-unlock", slug)
     assert r.returncode == 0 and f"[SUCCESS] Lock removed for '{slug}'" in r.stdout
-    assert not (ws / "locks" / f"{slug}.lock").exists()
-    r = run(ws, "force-unlock", slug)
+    assert not (ads_dir / "locks" / f"{slug}.lock").exists()
+    r = run(ads_dir, "force-unlock", slug)
     assert r.returncode == 0 and f"[INFO] No lock found for '{slug}'" in r.stdout
 
 
-def test_report_sequence_and_index(ws):
+def test_report_sequence_and_index(ads_dir):
     slug = KINDS["late"]
     year = datetime.now().year
     for scope in ("LAST-7-DAYS", "2025-01..2025-03"):
-        r = run(ws, "report", slug, "--scope", scope)
+        r = run(ads_dir, "report", slug, "--scope", scope)
         assert r.returncode == 0
         assert f"Generating report for '{slug}' with scope '{scope}'" in r.stdout
-    folder = ws / "output" / slug / str(year)
+    folder = ads_dir / "output" / slug / str(year)
     names = sorted(p.name for p in folder.glob("*.md"))
     assert [n[:4] for n in names] == ["001-", "002-"]
     assert re.fullmatch(rf"002-{slug}-report-2025-01\.\.2025-03-\d{{8}}_\d{{6}}\.md", names[1])
     index = json.loads((folder / "index.json").read_text())
     assert index["last_sequence"] == 2 and [e["file"] for e in index["reports"]] == names
     text = (folder / names[0]).read_text()
-    y = yesterday(ws, slug)
+    y = yesterday(ads_dir, slug)
     assert f"({y - timedelta(days=6)} to {y})" in text and "## Totals" in text and "## Campaigns" in text
 
 
-def test_report_accepts_any_scope_and_defaults(ws):
+def test_report_accepts_any_scope_and_defaults(ads_dir):
     slug = KINDS["fresh"]
     for args in (("--scope", "2025-Q5"), ("--scope", "LIFETIME"), ("--scope", "2024-Q4"), ()):
-        r = run(ws, "report", slug, *args)
+        r = run(ads_dir, "report", slug, *args)
         assert r.returncode == 0, r.stdout
     assert "with scope 'LAST-30-DAYS'" in r.stdout
-    r = run(ws, "report", KINDS["never"], "--scope", "LIFETIME")
+    r = run(ads_dir, "report", KINDS["never"], "--scope", "LIFETIME")
     assert r.returncode == 0  # no data yet: an empty report, not a crash
 
 
-def test_discover_lists_and_exports(ws):
-    r = run(ws, "discover", "--mcc-id", "1877202760", "--export")
+def test_discover_lists_and_exports(ads_dir):
+    r = run(ads_dir, "discover", "--mcc-id", "1877202760", "--export")
     assert r.returncode == 0
     table = [line for line in r.stdout.splitlines() if not LINE.match(line)]
     assert table[0].startswith("customer_id,name,status,time_zone") and len(table) == 31
-    assert (ws / "discovered_clients.csv").read_text().count("\n") == 31
+    assert (ads_dir / "discovered_clients.csv").read_text().count("\n") == 31
 
 
-def test_bad_arguments_exit_2(ws):
+def test_bad_arguments_exit_2(ads_dir):
     for args in ((), ("bogus",), ("repair", "priority-roofing", "--start", "2025-01-01"), ("init",)):
-        r = run(ws, *args)
+        r = run(ads_dir, *args)
         assert r.returncode == 2, args
         assert "usage:" in r.stderr and r.stdout == ""
 
 
-def test_unknown_slug_fails_without_litter(ws):
+def test_unknown_slug_fails_without_litter(ads_dir):
     for sub in ("validate", "append", "init", "report"):
-        r = run(ws, sub, "no-such-client")
+        r = run(ads_dir, sub, "no-such-client")
         assert r.returncode == 1, sub
         assert "Client config not found" in r.stdout
-    assert not (ws / "errors" / "no-such-client").exists()
-    assert not (ws / "locks" / "no-such-client.lock").exists()
+    assert not (ads_dir / "errors" / "no-such-client").exists()
+    assert not (ads_dir / "locks" / "no-such-client.lock").exists()
 
 
-def test_extra_lines(ws):
+def test_extra_lines(ads_dir):
     slug = next(p.slug for p in plan(30) if p.sandbox.get("extra_lines"))
-    r = run(ws, "append", slug)
+    r = run(ads_dir, "append", slug)
     assert r.returncode == 0 and r.stdout.count("Streamed page") == 400
 
 
 # --- cancel, locks, atomic state ------------------------------------------------------------
 
-def test_sigint_during_init_exits_130_and_releases_the_lock(ws):
+def test_sigint_during_init_exits_130_and_releases_the_lock(ads_dir):
     slug = KINDS["never"]
-    proc = spawn(ws, "init", slug, speed=0.2)
+    proc = spawn(ads_dir, "init", slug, speed=0.2)
     try:
         for line in proc.stdout:
             if "Processing chunk 1/" in line:
                 break
-        assert (ws / "locks" / f"{slug}.lock").exists()
+        assert (ads_dir / "locks" / f"{slug}.lock").exists()
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=10)
     finally:
         proc.kill()
     assert proc.returncode == 130
     assert "WARNING - ads_sync - Operation cancelled by user" in out
-    assert not (ws / "locks" / f"{slug}.lock").exists()
-    assert not (ws / "state" / f"{slug}.json").exists() and errors(ws, slug) == []
+    assert not (ads_dir / "locks" / f"{slug}.lock").exists()
+    assert not (ads_dir / "state" / f"{slug}.json").exists() and errors(ads_dir, slug) == []
 
 
-def test_lock_holds_pid_and_timestamp_while_running(ws):
+def test_lock_holds_pid_and_timestamp_while_running(ads_dir):
     slug = KINDS["fresh"]
-    proc = spawn(ws, "append", slug, speed=0.3)
-    lock = ws / "locks" / f"{slug}.lock"
+    proc = spawn(ads_dir, "append", slug, speed=0.3)
+    lock = ads_dir / "locks" / f"{slug}.lock"
+
+    def written() -> list[str] | None:  # the lock file is made, then written: wait for both lines
+        try:
+            text = lock.read_text()
+        except FileNotFoundError:
+            return None
+        return text.splitlines() if text.endswith("\n") and text.count("\n") == 2 else None
+
     try:
-        deadline = time.monotonic() + 10
-        while not lock.exists() and time.monotonic() < deadline:
-            time.sleep(0.01)
-        time.sleep(0.05)
-        pid_line, stamp_line = lock.read_text().splitlines()
+        pid_line, stamp_line = wait_for(written, 10)
         assert pid_line == f"pid: {proc.pid}"
         assert abs(float(stamp_line.removeprefix("timestamp: ")) - time.time()) < 10
         proc.communicate(timeout=20)
@@ -365,22 +354,22 @@ def test_lock_holds_pid_and_timestamp_while_running(ws):
     assert proc.returncode == 0 and not lock.exists()
 
 
-def test_stale_lock_with_dead_pid_is_taken_over(ws):
+def test_stale_lock_with_dead_pid_is_taken_over(ads_dir):
     slug = KINDS["stale_lock"]
-    pid = (ws / "locks" / f"{slug}.lock").read_text().splitlines()[0].split(": ")[1]
-    r = run(ws, "append", slug)
+    pid = (ads_dir / "locks" / f"{slug}.lock").read_text().splitlines()[0].split(": ")[1]
+    r = run(ads_dir, "append", slug)
     assert r.returncode == 0
     assert f"Removing stale lock for {slug} (dead PID {pid})" in r.stdout
-    assert not (ws / "locks" / f"{slug}.lock").exists()
+    assert not (ads_dir / "locks" / f"{slug}.lock").exists()
 
 
-def test_live_lock_makes_the_command_wait_then_fail(ws):
+def test_live_lock_makes_the_command_wait_then_fail(ads_dir):
     slug = KINDS["fresh"]
-    lock = ws / "locks" / f"{slug}.lock"
+    lock = ads_dir / "locks" / f"{slug}.lock"
     content = f"pid: {os.getpid()}\ntimestamp: {time.time()}\n"
     lock.write_text(content)
     started = time.monotonic()
-    r = run(ws, "append", slug, speed=0.002)  # 300 s -> 0.6 s
+    r = run(ads_dir, "append", slug, speed=0.002)  # 300 s -> 0.6 s
     waited = time.monotonic() - started
     assert r.returncode == 1
     assert f"Command failed: Could not acquire lock for '{slug}' after 300s" in r.stdout
@@ -388,22 +377,22 @@ def test_live_lock_makes_the_command_wait_then_fail(ws):
     assert lock.read_text() == content  # someone else's lock is left alone
 
 
-def test_lock_wait_ends_when_the_holder_releases(ws):
+def test_lock_wait_ends_when_the_holder_releases(ads_dir):
     slug = KINDS["fresh"]
-    lock = ws / "locks" / f"{slug}.lock"
+    lock = ads_dir / "locks" / f"{slug}.lock"
     lock.write_text(f"pid: {os.getpid()}\ntimestamp: {time.time()}\n")
     threading.Timer(0.5, lock.unlink).start()
     started = time.monotonic()
-    r = run(ws, "validate", slug, speed=0.01)  # validate takes no lock: it must not wait
+    r = run(ads_dir, "validate", slug, speed=0.01)  # validate takes no lock: it must not wait
     assert r.returncode == 0 and time.monotonic() - started < 0.5 + 0.5
-    r = run(ws, "repair", slug, "--start", "2025-01-01", "--end", "2025-01-02", speed=0.01)  # 300 s -> 3 s
+    r = run(ads_dir, "repair", slug, "--start", "2025-01-01", "--end", "2025-01-02", speed=0.01)  # 300 s -> 3 s
     assert r.returncode == 0, r.stdout
     assert time.monotonic() - started >= 0.5
 
 
-def test_state_is_replaced_atomically(ws):
+def test_state_is_replaced_atomically(ads_dir):
     slug = KINDS["fresh"]
-    path = ws / "state" / f"{slug}.json"
+    path = ads_dir / "state" / f"{slug}.json"
     seen_bad = []
     stop = threading.Event()
 
@@ -418,10 +407,10 @@ def test_state_is_replaced_atomically(ws):
     t.start()
     try:
         for _ in range(3):
-            assert run(ws, "validate", slug).returncode == 0
-            assert run(ws, "append", slug).returncode == 0
+            assert run(ads_dir, "validate", slug).returncode == 0
+            assert run(ads_dir, "append", slug).returncode == 0
     finally:
         stop.set()
         t.join()
     assert seen_bad == []
-    assert sorted(p.name for p in (ws / "state").iterdir() if slug in p.name) == [f"{slug}.json"]
+    assert sorted(p.name for p in (ads_dir / "state").iterdir() if slug in p.name) == [f"{slug}.json"]

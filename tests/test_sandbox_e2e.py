@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-import sys
+import json
 
-import pytest
-from conftest import make_settings, sandbox_slug, wait_ended
-from test_cli import adsdash
+from conftest import run_adsdash, sandbox_slug, wait_ended
 
 from adsdash.engine import Engine
 from adsdash.freshness import Kind
-from adsdash.sandbox.generate import create_workspace
-from adsdash.tasks.worker import Worker
-
-
-@pytest.fixture
-def sandbox(tmp_path, monkeypatch):
-    monkeypatch.setenv("ADS_SYNC_SANDBOX_SPEED", "0")
-    ads = tmp_path / "ads"
-    create_workspace(ads, clients=30)
-    settings = make_settings(tmp_path, ads, f"{sys.executable} -m adsdash.sandbox", workers=4)
-    worker = Worker(settings, kind="embedded")
-    worker.start()
-    yield settings, Engine(settings)
-    worker.stop()
 
 
 def run(engine: Engine, command: str, slug: str, **params):
@@ -86,16 +70,16 @@ def test_unreadable_state_fails_validation(sandbox):
 def test_headless_follow_and_status_on_the_sandbox(sandbox):
     settings, _engine = sandbox
     slug = sandbox_slug("fresh")
-    proc = adsdash(settings, "run", "validate", slug, "--follow", extra_env={"ADS_SYNC_SANDBOX_SPEED": "0"})
+    proc = run_adsdash(settings, "run", "validate", slug, "--follow", extra_env={"ADS_SYNC_SANDBOX_SPEED": "0"})
     assert f"Validation complete for '{slug}'" in proc.stdout.decode()
-    status = __import__("json").loads(adsdash(settings, "status", slug, "--json").stdout)
+    status = json.loads(run_adsdash(settings, "status", slug, "--json").stdout)
     assert {"slug", "last_append_timestamp", "last_sync", "watermark_date"} <= set(status)
     assert status["slug"] == slug and status["freshness"] == "fresh"
-    listed = __import__("json").loads(adsdash(settings, "clients", "--json").stdout)
+    listed = json.loads(run_adsdash(settings, "clients", "--json").stdout)
     assert len(listed) == 30 and {c["freshness"] for c in listed} >= {"fresh", "late", "stale", "never", "error"}
 
 
 def test_sandbox_init_command_prints_env_lines(tmp_path, fake_settings):
-    out = adsdash(fake_settings, "sandbox", "init", str(tmp_path / "ws"), "--clients", "5").stdout.decode()
+    out = run_adsdash(fake_settings, "sandbox", "init", str(tmp_path / "ws"), "--clients", "5").stdout.decode()
     assert "export ADS_SYNC_PROJECT_PATH=" in out and "-m adsdash.sandbox" in out
     assert len(list((tmp_path / "ws" / "configs" / "clients").glob("*.yaml"))) == 5

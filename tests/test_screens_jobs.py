@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import signal
 
-from conftest import SIZE, until
+from conftest import SIZE, ended, until
 
 from adsdash.screens.dialogs import ConfirmDialog
 from adsdash.screens.job_detail import JobDetailScreen
 from adsdash.screens.jobs import JobsScreen, JobTable
-
-
-def ended(app, job_id):
-    return lambda: (job := app.engine.store.job(job_id)) is not None and job.ended and job
 
 
 async def open_jobs(pilot, slug=None, rows=1) -> JobTable:
@@ -126,6 +122,6 @@ async def test_read_only_hides_and_refuses_job_actions(fake_settings, make_app):
         assert screen.check_action("cancel_job", ()) is False
         await pilot.press("R")
         await pilot.press("x")
-        await pilot.pause(0.2)
+        await pilot.pause(0.2)  # time passes on purpose: nothing may come of the keys
         assert screen is app.screen
         assert len(app.engine.store.jobs()) == 1

@@ -1,44 +1,117 @@
-"""Snapshot of the clients screen: a fixed clock, a workspace generated for that moment, no jobs."""
+"""Snapshots of the clients screen (as it is, read-only, at 80x24, in the light theme) and of the
+screens and dialogs opened from it: client detail, reports, a report, confirm, report scope, keys.
+
+The same picture in every run: the sandbox workspace generated for a fixed moment (SNAPSHOT_NOW,
+the app's clock too), its stale lock's PID pinned, the local zone UTC, no worker and no job, no
+refresh during the test, the folder named by a relative path (see conftest.snapshot_settings).
+"""
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, datetime
+from conftest import SIZE, clients_settled, footer_drawn, sandbox_slug, screenshot_text, select, until
+from textual.widgets import DataTable, Markdown
 
-import pytest
-from conftest import make_settings
-from test_app_clients import SANDBOX_CLI
+from adsdash.screens.client_detail import ClientDetailScreen
+from adsdash.screens.dialogs import ConfirmDialog, ReportDialog
+from adsdash.screens.reports import ReportsScreen, ReportViewScreen
+from adsdash.widgets.keys_help import KeysScreen
 
-from adsdash.app import AdsdashApp
-from adsdash.engine import Engine
-from adsdash.sandbox.generate import create_workspace, plan
-from adsdash.screens.clients import ClientsScreen
-
-NOW = datetime(2025, 10, 13, 15, 30, tzinfo=UTC)
-DEAD_PID = 4_194_305  # above any pid_max: never alive, and the same in every run
+REPORTED = sandbox_slug("fresh")  # the first fresh clients have two reports each
+NEVER = sandbox_slug("never")
+FAILING = sandbox_slug("failing")
 
 
-@pytest.fixture
-def fixed_app(tmp_path):
-    ads = tmp_path / "ads"
-    create_workspace(ads, clients=30, now=NOW)
-    stale = next(p.slug for p in plan(30) if p.kind == "stale_lock")
-    # the generator uses a real reaped PID; pin it so the picture does not change between runs
-    (ads / "locks" / f"{stale}.lock").write_text(f"pid: {DEAD_PID}\ntimestamp: {NOW.timestamp() - 5 * 3600}\n")
-    settings = make_settings(tmp_path, ads, SANDBOX_CLI, refresh_seconds=3600)
-    return AdsdashApp(Engine(settings, clock=lambda: NOW), clock=lambda: NOW)
+async def open_screen(pilot, key: str, kind: type):
+    """Press `key` and wait for a `kind` screen on top."""
+    await pilot.press(key)
+    return await until(pilot, lambda: isinstance(pilot.app.screen, kind) and pilot.app.screen, 10, kind.__name__)
 
 
-async def _settled(pilot) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        screen = pilot.app.screen
-        if isinstance(screen, ClientsScreen) and screen.loaded and "no jobs yet" in str(
-                screen.query_one("#job-header").render()):
-            break
-        await pilot.pause(0.05)
-    await pilot.pause(0.2)
+# ---- the clients screen -----------------------------------------------------------------
+
+def test_clients_screen(snap_compare, snapshot_app):
+    assert snap_compare(snapshot_app(), terminal_size=SIZE, run_before=clients_settled)
 
 
-def test_clients_screen(snap_compare, fixed_app):
-    assert snap_compare(fixed_app, terminal_size=(160, 45), run_before=_settled)
+def test_clients_screen_read_only(snap_compare, snapshot_app):
+    assert snap_compare(snapshot_app(read_only=True), terminal_size=SIZE, run_before=clients_settled)
+
+
+def test_clients_screen_80x24(snap_compare, snapshot_app):
+    assert snap_compare(snapshot_app(), terminal_size=(80, 24), run_before=clients_settled)
+
+
+def test_clients_screen_light_theme(snap_compare, snapshot_app):
+    assert snap_compare(snapshot_app(theme="textual-light"), terminal_size=SIZE, run_before=clients_settled)
+
+
+# ---- dialogs over the clients screen ------------------------------------------------------
+
+def test_confirm_dialog(snap_compare, snapshot_app):
+    async def run_before(pilot):
+        await clients_settled(pilot)
+        await select(pilot, NEVER)
+        dialog = await open_screen(pilot, "i", ConfirmDialog)
+        await until(pilot, lambda: dialog.query_one("#yes").has_focus, 5, "the Yes button focused")
+
+    assert snap_compare(snapshot_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_report_scope_dialog(snap_compare, snapshot_app):
+    async def run_before(pilot):
+        await clients_settled(pilot)
+        await select(pilot, REPORTED)
+        dialog = await open_screen(pilot, "g", ReportDialog)
+        await until(pilot, lambda: dialog.query_one("#kinds").has_focus, 5, "the scope list focused")
+
+    assert snap_compare(snapshot_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_keys_help(snap_compare, snapshot_app):
+    async def run_before(pilot):
+        await clients_settled(pilot)
+        keys = await open_screen(pilot, "question_mark", KeysScreen)
+        table = keys.query_one(DataTable)
+        await until(pilot, lambda: table.row_count == len(keys.rows) > 0, 5, "the keys listed")
+
+    assert snap_compare(snapshot_app(), terminal_size=SIZE, run_before=run_before)
+
+
+# ---- screens opened from the clients screen -----------------------------------------------
+
+def test_client_detail(snap_compare, snapshot_app):
+    async def run_before(pilot):
+        await clients_settled(pilot)
+        await select(pilot, FAILING)  # an error file: every section has something to show
+        screen = await open_screen(pilot, "enter", ClientDetailScreen)
+        await until(pilot, lambda: screen.client is not None, 10, "the client read")
+        await footer_drawn(pilot, screen)
+
+    assert snap_compare(snapshot_app(), terminal_size=SIZE, run_before=run_before)
+
+
+async def open_reports(pilot) -> ReportsScreen:
+    await clients_settled(pilot)
+    await select(pilot, REPORTED)
+    screen = await open_screen(pilot, "p", ReportsScreen)
+    table = screen.query_one("#reports", DataTable)
+    await until(pilot, lambda: table.row_count == 2, 10, "the two reports")
+    await footer_drawn(pilot, screen)
+    return screen
+
+
+def test_reports(snap_compare, snapshot_app):
+    assert snap_compare(snapshot_app(), terminal_size=SIZE, run_before=open_reports)
+
+
+def test_report_view(snap_compare, snapshot_app):
+    async def run_before(pilot):
+        await open_reports(pilot)
+        screen = await open_screen(pilot, "enter", ReportViewScreen)  # the newest report
+        markdown = screen.query_one(Markdown)
+        await until(pilot, lambda: "Campaign report" in screenshot_text(pilot.app), 10, "the report drawn")
+        assert markdown.source.startswith("# Campaign report: ")
+        await footer_drawn(pilot, screen)
+
+    assert snap_compare(snapshot_app(), terminal_size=SIZE, run_before=run_before)
+

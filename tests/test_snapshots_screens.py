@@ -1,21 +1,16 @@
 """Snapshots of the repair dialog, the jobs screen and a job's detail, at 160x45.
 
-Deterministic by construction: a fixed clock stamps every job time, the local zone is
-UTC, the requester's name is fixed, the CLI is the fake one behind a short name on
-PATH (so no machine path shows in argv), one worker thread runs the jobs in order,
-and every job has ended before the screenshot.
+Deterministic by construction (conftest.stable_settings): a fixed clock stamps every job
+time, the local zone is UTC, the requester's name is fixed, the CLI is the fake one behind
+a short name on PATH (so no machine path shows in argv), one worker thread runs the jobs in
+order, and every job has ended before the screenshot.
 """
 
 from __future__ import annotations
 
-import os
-import shlex
-import sys
-import time
 from datetime import date
 
-import pytest
-from conftest import FAKE_CLI, SIZE, make_settings, wait_ended
+from conftest import SIZE, footer_drawn, until, wait_ended
 from textual.widgets import Input
 
 from adsdash.screens.client_detail import ClientDetailScreen
@@ -28,24 +23,6 @@ JOBS = (("validate", "ok", {}), ("append", "fail", {}), ("report", "ok-2", {"sco
         ("validate", "stderr-only", {}))
 
 
-@pytest.fixture
-def stable_settings(tmp_path, fake_settings, monkeypatch):
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    monkeypatch.setenv("LOGNAME", "operator")
-    for name in ("SSH_CLIENT", "SSH_CONNECTION"):
-        monkeypatch.delenv(name, raising=False)
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    wrapper = bin_dir / "ads-sync"
-    wrapper.write_text(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} {shlex.quote(str(FAKE_CLI))} \"$@\"\n")
-    wrapper.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    yield make_settings(tmp_path / "stable", fake_settings.ads_sync_path, "ads-sync", workers=1)
-    monkeypatch.undo()
-    time.tzset()
-
-
 def app_with_jobs(settings, make_app):
     app = make_app(settings)
     for command, slug, args in JOBS:
@@ -54,21 +31,14 @@ def app_with_jobs(settings, make_app):
     return app
 
 
-async def settle(pilot, predicate, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "the screen did not settle"
-        await pilot.pause(0.05)
-    await pilot.pause(0.2)
-
-
 def test_repair_dialog(snap_compare, stable_settings, make_app):
     app = app_with_jobs(stable_settings, make_app)
 
     async def run_before(pilot):
         await pilot.app.push_screen(ClientDetailScreen("fail"))
         screen = pilot.app.screen
-        await settle(pilot, lambda: screen.client is not None and screen.query_one(JobTable).row_count == 1)
+        await until(pilot, lambda: screen.client is not None and screen.query_one(JobTable).row_count == 1)
+        await footer_drawn(pilot, screen)
         await pilot.app.push_screen(RepairDialog("fail", date(2025, 9, 1), date(2025, 9, 30), date(2025, 10, 13)))
         await pilot.pause()
         end = pilot.app.screen.query_one("#end", Input)
@@ -86,8 +56,10 @@ def test_jobs_screen(snap_compare, stable_settings, make_app):
 
     async def run_before(pilot):
         await pilot.app.push_screen(JobsScreen())
-        table = pilot.app.screen.query_one(JobTable)
-        await settle(pilot, lambda: table.row_count == len(JOBS))
+        screen = pilot.app.screen
+        table = screen.query_one(JobTable)
+        await until(pilot, lambda: table.row_count == len(JOBS))
+        await footer_drawn(pilot, screen)
         await pilot.press("down")
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
@@ -98,7 +70,9 @@ def test_job_detail(snap_compare, stable_settings, make_app):
 
     async def run_before(pilot):
         await pilot.app.push_screen(JobDetailScreen(2))  # append fail: a traceback and an error
-        view = pilot.app.screen.query_one(OutputView)
-        await settle(pilot, lambda: view.line_count == 5)
+        screen = pilot.app.screen
+        view = screen.query_one(OutputView)
+        await until(pilot, lambda: view.line_count == 5)
+        await footer_drawn(pilot, screen)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

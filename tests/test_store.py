@@ -16,7 +16,7 @@ def new_job(store: Store, slug: str = "acme"):
 def test_file_settings_and_privacy(tmp_path):
     store = Store(tmp_path / "home" / "jobs.db")
     new_job(store)
-    conn = store._conn()
+    conn = store.db.conn
     assert conn.execute("pragma journal_mode").fetchone()[0] == "wal"
     assert conn.execute("pragma synchronous").fetchone()[0] == 1  # NORMAL
     assert conn.execute("pragma busy_timeout").fetchone()[0] == 10000

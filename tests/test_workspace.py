@@ -3,28 +3,12 @@ import os
 import subprocess
 import sys
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
+from conftest import FILES_NOW, PRODUCTION_CONFIG, Folder, state
 
 from adsdash.freshness import Freshness, Kind
 from adsdash.workspace import Workspace
-
-# 12:00 UTC on 13 Oct 2025: yesterday is the 13th in Auckland, the 12th in Los Angeles.
-NOW = datetime(2025, 10, 13, 12, 0, tzinfo=UTC)
-
-PRODUCTION_CONFIG = """\
-client_id: 413-902-2884
-client_name: Santana & Blanchard Law Firm
-time_zone: America/Los_Angeles
-currency_code: USD
-data_sources:
-  google_ads: {enabled: true, mcc_id: null}
-  google_lsa: {enabled: false, import_method: csv}
-reporting:
-  default_template: campaign_report.md.j2
-  default_scope: LAST-30-DAYS
-"""
 
 README_CONFIG = """\
 customer_id: "1234567890"
@@ -33,53 +17,6 @@ client_name: Readme Style
 timezone: Pacific/Auckland
 currency_code: NZD
 """
-
-
-def state(watermark="2025-10-12", **extra) -> dict:
-    data = {
-        "slug": "x",
-        "google_ads": {"watermark_date": watermark},
-        "google_lsa": {"watermark_date": None},
-        "search_terms": {"watermark_date": None},
-        "data_quality": {"last_append": "2025-10-13T08:00:00+00:00", "total_rows": 4213},
-        "last_updated": "2025-10-13T08:05:00+00:00",
-    }
-    data.update(extra)
-    return data
-
-
-class Folder:
-    """A hand-written ads_sync project folder."""
-
-    def __init__(self, root: Path):
-        self.root = root
-        (root / "configs" / "clients").mkdir(parents=True)
-
-    def write(self, rel: str, content: str | bytes | dict | list) -> Path:
-        path = self.root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, (dict, list)):
-            content = json.dumps(content)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content)
-        return path
-
-    def client(self, slug: str, config: str = PRODUCTION_CONFIG, state_=None) -> None:
-        self.write(f"configs/clients/{slug}.yaml", config)
-        if state_ is not None:
-            self.write(f"state/{slug}.json", state_)
-
-
-@pytest.fixture
-def folder(tmp_path) -> Folder:
-    return Folder(tmp_path / "ads_sync")
-
-
-@pytest.fixture
-def ws(folder) -> Workspace:
-    return Workspace(folder.root, clock=lambda: NOW)
 
 
 # ---- configs ---------------------------------------------------------------------
@@ -127,7 +64,7 @@ def test_every_kind_from_files(folder, ws, watermark, kind, lag):
 
 def test_thresholds_come_from_the_workspace(folder):
     folder.client("c", PRODUCTION_CONFIG, state("2025-10-09"))
-    relaxed = Workspace(folder.root, late_after_days=2, stale_after_days=5, clock=lambda: NOW)
+    relaxed = Workspace(folder.root, late_after_days=2, stale_after_days=5, clock=lambda: FILES_NOW)
     assert relaxed.client("c").freshness == Freshness(Kind.LATE, 3)
 
 
@@ -249,10 +186,10 @@ def dead_pid() -> int:
 def test_lock_alive_dead_and_garbage(folder, ws):
     for slug in ("alive", "dead", "garbage", "none"):
         folder.client(slug, PRODUCTION_CONFIG, state())
-    folder.write("locks/alive.lock", f"pid: {os.getpid()}\ntimestamp: {NOW.timestamp() - 42.5}\n")
-    folder.write("locks/dead.lock", f"pid: {dead_pid()}\ntimestamp: {NOW.timestamp() - 600}\n")
+    folder.write("locks/alive.lock", f"pid: {os.getpid()}\ntimestamp: {FILES_NOW.timestamp() - 42.5}\n")
+    folder.write("locks/dead.lock", f"pid: {dead_pid()}\ntimestamp: {FILES_NOW.timestamp() - 600}\n")
     garbage = folder.write("locks/garbage.lock", "hello\npid: -1\ntimestamp: soon\n")
-    os.utime(garbage, (NOW.timestamp() - 90, NOW.timestamp() - 90))
+    os.utime(garbage, (FILES_NOW.timestamp() - 90, FILES_NOW.timestamp() - 90))
     clients = {c.slug: c for c in ws.clients()}
     alive, dead, junk = clients["alive"].lock, clients["dead"].lock, clients["garbage"].lock
     assert (alive.pid, alive.alive, alive.age_seconds, alive.problem) == (os.getpid(), True, 42.5, None)
@@ -268,7 +205,7 @@ def test_lock_liveness_is_rechecked_while_the_file_stays(folder, ws):
     folder.client("c", PRODUCTION_CONFIG, state())
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        folder.write("locks/c.lock", f"pid: {child.pid}\ntimestamp: {NOW.timestamp()}\n")
+        folder.write("locks/c.lock", f"pid: {child.pid}\ntimestamp: {FILES_NOW.timestamp()}\n")
         assert ws.client("c").lock.alive is True
         assert ws.clients()[0].lock.alive is True
     finally:
@@ -281,9 +218,9 @@ def test_lock_liveness_is_rechecked_while_the_file_stays(folder, ws):
 def test_empty_lock_just_created_counts_as_held(folder, ws):
     folder.client("c", PRODUCTION_CONFIG, state())
     lock = folder.write("locks/c.lock", "")
-    os.utime(lock, (NOW.timestamp() - 1, NOW.timestamp() - 1))
+    os.utime(lock, (FILES_NOW.timestamp() - 1, FILES_NOW.timestamp() - 1))
     assert ws.client("c").lock.alive is True
-    os.utime(lock, (NOW.timestamp() - 3600, NOW.timestamp() - 3600))
+    os.utime(lock, (FILES_NOW.timestamp() - 3600, FILES_NOW.timestamp() - 3600))
     assert ws.client("c").lock.alive is False
 
 
@@ -417,7 +354,7 @@ def test_atomic_replace_and_removal_are_seen(folder, ws):
 
 def test_freshness_follows_the_clock_without_rereading(folder):
     folder.client("c", PRODUCTION_CONFIG, state("2025-10-12"))
-    now = [NOW]
+    now = [FILES_NOW]
     ws = Workspace(folder.root, clock=lambda: now[0])
     assert ws.client("c").freshness == Freshness(Kind.FRESH, 0)
     now[0] = datetime(2025, 10, 17, 12, 0, tzinfo=UTC)
@@ -426,7 +363,7 @@ def test_freshness_follows_the_clock_without_rereading(folder):
 
 def test_a_pid_we_may_not_signal_is_alive(folder, ws, monkeypatch):
     folder.client("c", PRODUCTION_CONFIG, state())
-    folder.write("locks/c.lock", f"pid: 4242\ntimestamp: {NOW.timestamp()}\n")
+    folder.write("locks/c.lock", f"pid: 4242\ntimestamp: {FILES_NOW.timestamp()}\n")
 
     def kill(pid, sig):
         assert (pid, sig) == (4242, 0)
