@@ -21,8 +21,6 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import yaml
-
 from adsdash.catalogue import strict_date
 
 DEFAULT_TIMEZONE = "America/Chicago"
@@ -30,7 +28,6 @@ DEFAULT_CURRENCY = "USD"
 SOURCES = ("google_ads", "google_lsa", "search_terms")
 MAX_FILE_BYTES = 1 << 20  # configs, state, locks and error files are tiny; refuse giants
 
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _DATE_PREFIX_RE = re.compile(r"(\d{4}-\d{2}-\d{2})(?:[T ].*)?", re.DOTALL | re.ASCII)
 _LOCK_LINE_RE = re.compile(r"^\s*(pid|timestamp)\s*:\s*(\S+)\s*$", re.MULTILINE)
 _RECOVERY_START_RE = re.compile(r"--(?:from|start)(?:=|\s+)(\d{4}-\d{2}-\d{2})\b", re.ASCII)
@@ -100,19 +97,32 @@ def read_text(path: str, rel: str) -> str:
 def load_mapping(path: str, rel: str, fmt: str) -> dict:
     """The file's top-level mapping; fmt is "JSON" or "YAML" (safe loader only)."""
     text = read_text(path, rel)
-    try:
-        data = json.loads(text) if fmt == "JSON" else yaml.load(text, Loader=_SafeLoader)
-    except json.JSONDecodeError as exc:
-        raise Unreadable(f"{rel}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else "?"
-        raise Unreadable(f"{rel}: invalid YAML at line {line}: {exc.problem or exc.context}") from None
-    except (yaml.YAMLError, ValueError, RecursionError) as exc:  # e.g. huge integers, deep nesting
-        raise Unreadable(f"{rel}: invalid {fmt} ({type(exc).__name__})") from None
+    data = _load_json(text, rel) if fmt == "JSON" else _load_yaml(text, rel)
     if not isinstance(data, dict):
         found = "nothing" if data is None else f"a {type(data).__name__}"
         raise Unreadable(f"{rel}: expected a mapping of keys at the top, found {found}")
     return data
+
+
+def _load_json(text: str, rel: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise Unreadable(f"{rel}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    except (ValueError, RecursionError) as exc:  # e.g. huge integers, deep nesting
+        raise Unreadable(f"{rel}: invalid JSON ({type(exc).__name__})") from None
+
+
+def _load_yaml(text: str, rel: str) -> Any:
+    import yaml  # here, not at the top: only reading a config file needs it (~20 ms to import)
+
+    try:
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else "?"
+        raise Unreadable(f"{rel}: invalid YAML at line {line}: {exc.problem or exc.context}") from None
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:  # e.g. huge integers, deep nesting
+        raise Unreadable(f"{rel}: invalid YAML ({type(exc).__name__})") from None
 
 
 def _text(data: Mapping, keys: tuple[str, ...], rel: str, problems: list[str]) -> str | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -172,11 +172,13 @@ def build_request(
     slug: str,
     *,
     known_slugs: Collection[str],
-    today: date,
+    today: date | Callable[[], date],
     start: str | None = None,
     end: str | None = None,
     scope: str | None = None,
 ) -> JobRequest:
+    """`today` bounds dates and scopes; given as a function, it is called only when the command
+    takes one (the engine's reads the client's config for its time zone)."""
     spec = COMMANDS.get(command) if isinstance(command, str) else None
     if spec is None:
         raise RequestError(f"unknown command {_show(command)} (known: {', '.join(COMMANDS)})")
@@ -190,13 +192,15 @@ def build_request(
     if command == "repair":
         if start is None or end is None:
             raise RequestError("repair needs --start and --end")
-        first = parse_day(start, "start", today=today)
-        last = parse_day(end, "end", today=today)
+        day = today() if callable(today) else today
+        first = parse_day(start, "start", today=day)
+        last = parse_day(end, "end", today=day)
         if first > last:
             raise RequestError(f"start {first} is after end {last}")
         args = {"start": first.isoformat(), "end": last.isoformat()}
     elif command == "report":
-        args = {"scope": check_scope(DEFAULT_SCOPE if scope is None else scope, today=today)}
+        args = {"scope": check_scope(DEFAULT_SCOPE if scope is None else scope,
+                                     today=today() if callable(today) else today)}
     return JobRequest(command, slug, args)
 
 

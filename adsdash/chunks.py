@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from itertools import repeat
 from typing import NamedTuple
 
 CHUNK_BYTES = 256 << 10  # a chunk grows to about this much, then a new one starts
@@ -92,16 +93,19 @@ def insert(conn: sqlite3.Connection, job_id: int, chunks: list[Chunk]) -> int:
 
 def iter_lines(conn: sqlite3.Connection, job_id: int, after: int, stream: str | None = None) -> Iterator[Line]:
     """Lines with seq > after, in order (of one stream, if given), read chunk by chunk."""
-    sql = "select first_seq, t, stream, data from chunks where job_id = ? and last_seq > ?"
-    params: list[object] = [job_id, after]
+    # Seek by the primary key: the chunk holding `after + 1` is the last one starting at or before it.
+    sql = ("select first_seq, t, stream, data from chunks where job_id = ?1 and first_seq >= coalesce("
+           "(select max(first_seq) from chunks where job_id = ?1 and first_seq <= ?2), 0) and last_seq > ?3")
+    params: list[object] = [job_id, after + 1, after]
     if stream:
-        sql += " and stream = ?"
+        sql += " and stream = ?4"
         params.append(stream)
     for first, t, chunk_stream, data in conn.execute(sql + " order by first_seq", params):
         texts = _texts(data)
         start = max(0, after + 1 - first)
-        for offset in range(start, len(texts)):
-            yield Line(first + offset, t, chunk_stream, texts[offset])
+        count = len(texts) - start
+        yield from map(Line._make, zip(range(first + start, first + len(texts)), repeat(t, count),
+                                       repeat(chunk_stream, count), texts[start:], strict=True))
 
 
 def find(conn: sqlite3.Connection, job_id: int, term: str, *, after: int, before: int | None) -> int | None:

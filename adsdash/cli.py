@@ -8,24 +8,23 @@ queued then. `run --follow` and `report --follow` exit with the CLI's own exit c
 from __future__ import annotations
 
 import argparse
-import logging
+import contextlib
 import os
-import shlex
-import sqlite3
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-import adsdash
-from adsdash import catalogue
-from adsdash.catalogue import RequestError
-from adsdash.config import ConfigError, Settings, load_settings
-from adsdash.datadir import DataDirError
-from adsdash.engine import Engine
-from adsdash.output import Printer
-from adsdash.store import STATUSES, Line, Store, StoreError
+# Everything else is imported where a command needs it, so a command loads only its own
+# part: `adsdash --version` none of it, `run` no Rich, Textual or sqlite-utils (see
+# tests/test_cli_imports.py, and bench/bench_cli.py for the figures).
+if TYPE_CHECKING:
+    import sqlite3
+    from collections.abc import Iterator
+
+    from adsdash.config import Settings
+    from adsdash.engine import Engine
+    from adsdash.output import Printer
+    from adsdash.store import Line, Store
 
 FOLLOW_POLL_SECONDS = 0.05
 PAGE_LINES = 10_000  # lines read from the store at once, so a huge job never sits in memory whole
@@ -55,13 +54,35 @@ def _client_count(text: str) -> int:
 
 
 def _version() -> str:
+    import adsdash
+
     return adsdash.__version__  # pyproject.toml's version, as installed
+
+
+def _print_version() -> NoReturn:
+    """What argparse's version action prints, and how it exits."""
+    with contextlib.suppress(AttributeError, OSError):  # no stdout, or a closed one: as argparse, say nothing
+        sys.stdout.write(f"adsdash {_version()}\n")
+    raise SystemExit(0)
+
+
+class _VersionAction(argparse.Action):
+    """argparse's "version" action, reading the version only when it is asked for."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS,
+                 default: str = argparse.SUPPRESS, help: str = "show program's version number and exit"):
+        super().__init__(option_strings=option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> NoReturn:
+        _print_version()
 
 
 class _Parser(argparse.ArgumentParser):
     """Usage errors as one line on stderr, like every other refusal."""
 
     def error(self, message: str) -> NoReturn:
+        from adsdash.output import Printer
+
         Printer().error(f"{message} (see `{self.prog} --help`)")
         raise SystemExit(2)
 
@@ -82,10 +103,13 @@ def _global_flags(*, for_subcommand: bool) -> _Parser:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from adsdash import catalogue
+    from adsdash.store import STATUSES
+
     subcommand_flags = _global_flags(for_subcommand=True)
     p = _Parser(prog="adsdash", parents=[_global_flags(for_subcommand=False)],
                 description="Command center for ads_sync. Without a command: open the app.")
-    p.add_argument("--version", action="version", version=f"adsdash {_version()}")
+    p.add_argument("--version", action=_VersionAction)
     p.add_argument("--read-only", action="store_true", help="open the app with every action disabled")
     sub = p.add_subparsers(dest="cmd", metavar="COMMAND")
 
@@ -143,13 +167,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def settings_from(args: argparse.Namespace, **overrides: Any) -> Settings:
+    from adsdash.config import load_settings
+
     flags = {k: getattr(args, k, None) for k in ("ads_sync_path", "cli_command", "home", "workers")}
     flags.update({k: v for k, v in overrides.items() if v is not None and flags.get(k) is None})
     return load_settings(flags, config_file=getattr(args, "config", None))
 
 
 def main(argv: list[str] | None = None) -> int:
+    if (sys.argv[1:] if argv is None else argv) == ["--version"]:
+        _print_version()  # at once: not even the parser is built
     args = build_parser().parse_args(argv)
+    import sqlite3
+
+    from adsdash.catalogue import RequestError
+    from adsdash.config import ConfigError
+    from adsdash.datadir import DataDirError
+    from adsdash.output import Printer
+    from adsdash.store import StoreError
+
     out = Printer(json_mode=args.json)
     try:
         return dispatch(args, out)
@@ -174,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _database_error(args: argparse.Namespace, exc: sqlite3.DatabaseError) -> str:
+    from adsdash.config import ConfigError
+
     try:
         settings = settings_from(args, **_demo_overrides(args)) if args.cmd == "demo" else settings_from(args)
         where = f"job store {settings.store_path}"
@@ -186,6 +224,7 @@ def _database_error(args: argparse.Namespace, exc: sqlite3.DatabaseError) -> str
 def dispatch(args: argparse.Namespace, out: Printer) -> int:
     cmd = args.cmd
     if cmd == "sandbox":
+        from adsdash.catalogue import RequestError
         from adsdash.sandbox.generate import create_workspace, env_lines
 
         if args.dir.exists() and (not args.dir.is_dir() or any(args.dir.iterdir())):
@@ -215,12 +254,16 @@ def dispatch(args: argparse.Namespace, out: Printer) -> int:
             from adsdash.tasks.background import run_background
 
             return run_background(settings)
+        import logging
+
         from adsdash.tasks.worker import Worker
 
         logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         Worker(settings).run_forever()
         return 0
+    from adsdash.engine import Engine
+
     engine = Engine(settings)
     handler = HANDLERS[cmd]
     return handler(engine, args, out)
@@ -229,6 +272,8 @@ def dispatch(args: argparse.Namespace, out: Printer) -> int:
 # -- handlers ----------------------------------------------------------------
 
 def _clients(engine: Engine, args, out: Printer) -> int:
+    from adsdash.catalogue import RequestError
+
     if problem := engine.workspace.clients_folder_problem():
         raise RequestError(problem)
     clients = engine.workspace.clients()
@@ -237,6 +282,8 @@ def _clients(engine: Engine, args, out: Printer) -> int:
 
 
 def _status(engine: Engine, args, out: Printer) -> int:
+    from adsdash import catalogue
+
     client = engine.workspace.client(args.slug)
     if client is None:
         catalogue.check_slug(args.slug, engine.workspace.slugs())
@@ -261,6 +308,8 @@ def _run(engine: Engine, args, out: Printer) -> int:
 
 def _follow(engine: Engine, job_id: int, out: Printer, *, raw: bool) -> int:
     """Print lines as they arrive until the job ends; return the CLI's exit code."""
+    import time
+
     seq = 0
     while True:
         job = engine.job_or_error(job_id)
@@ -331,6 +380,8 @@ def _retry(engine: Engine, args, out: Printer) -> int:
 
 
 def _commands(engine: Engine, args, out: Printer) -> int:
+    from adsdash import catalogue
+
     rows = [(c.name, " ".join(f"--{p} …" for p in c.params), c.typical, c.description)
             for c in catalogue.COMMANDS.values()]
     out.table(["command", "arguments", "typical time", "description"], rows,
@@ -340,6 +391,8 @@ def _commands(engine: Engine, args, out: Printer) -> int:
 
 
 def _scopes(engine: Engine, args, out: Printer) -> int:
+    from adsdash import catalogue
+
     out.table(["scope", "example", "description"], [(s.name, s.example, s.description) for s in catalogue.SCOPE_KINDS],
               data=[{"scope": s.name, "example": s.example, "description": s.description}
                     for s in catalogue.SCOPE_KINDS])
@@ -353,6 +406,9 @@ def _health(engine: Engine, args, out: Printer) -> int:
 
 
 def _store(engine: Engine, args, out: Printer) -> int:
+    from adsdash.catalogue import RequestError
+    from adsdash.store import StoreError
+
     path = engine.settings.store_path
     if args.store_cmd == "check":
         try:
@@ -381,12 +437,15 @@ HANDLERS = {
 
 def _demo_overrides(args: argparse.Namespace) -> dict[str, str]:
     """The demo's workspace, the sandbox CLI and the data folder DIR/.adsdash (flags still win)."""
+    import shlex
+
     root = args.dir.resolve()
     return {"ads_sync_path": str(root), "cli_command": f"{shlex.quote(sys.executable)} -m adsdash.sandbox",
             "home": str(root / ".adsdash")}
 
 
 def open_demo(args: argparse.Namespace) -> int:
+    from adsdash.output import Printer
     from adsdash.sandbox.generate import create_workspace, env_lines
 
     root = args.dir.resolve()
@@ -403,9 +462,13 @@ def open_demo(args: argparse.Namespace) -> int:
 def open_app(settings: Settings, *, read_only: bool = False, config_file: Path | None = None) -> int:
     """Open the app. Jobs run in a worker process, never in the app: without a live one, a
     background worker is started for the data folder (not in read-only mode)."""
+    import logging
+
     from textual.theme import BUILTIN_THEMES
 
     from adsdash.app import AdsdashApp
+    from adsdash.config import ConfigError
+    from adsdash.engine import Engine
     from adsdash.logfiles import log_handler
     from adsdash.tasks import background
 

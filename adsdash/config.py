@@ -15,11 +15,8 @@ given `--home`).
 
 from __future__ import annotations
 
-import difflib
-import hashlib
 import math
 import os
-import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -71,6 +68,8 @@ def default_home() -> Path:
 def data_folder_key(home: Path) -> str:
     """`demo-3fa2c1d0`: a data folder's name and a short hash of its real path, naming its
     log and cache subfolders in the platform folders."""
+    import hashlib  # here: only the platform folders' names need it
+
     real = os.path.realpath(home)
     return f"{os.path.basename(real) or 'root'}-{hashlib.sha256(os.fsencode(real)).hexdigest()[:8]}"
 
@@ -205,6 +204,8 @@ def _check_keymap(table: Any, path: Path) -> dict[str, str]:
     keymap = dict(_flatten(table))
     for binding, key in keymap.items():
         if binding not in BINDING_IDS:
+            import difflib  # here: only this refusal needs it
+
             near = difflib.get_close_matches(binding, BINDING_IDS, n=1)
             hint = f" (did you mean {near[0]}?)" if near else ""
             raise ConfigError(f"[keymap] in {path}: unknown binding id {binding!r}{hint};"
@@ -216,12 +217,18 @@ def _check_keymap(table: Any, path: Path) -> dict[str, str]:
 
 def _read_file(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        fh = path.open("rb")
     except FileNotFoundError:
         return {}
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from None
+    import tomllib  # here: without a config file, nothing to parse
+
+    with fh:
+        try:
+            return tomllib.load(fh)
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc}") from None
 
 
 def load_settings(

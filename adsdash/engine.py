@@ -18,9 +18,7 @@ from pathlib import Path
 from adsdash import catalogue
 from adsdash.catalogue import JobRequest, RequestError
 from adsdash.config import Settings
-from adsdash.sanitize import plain
 from adsdash.store import FINISHED, Clock, Job, Store, system_clock
-from adsdash.tasks.queue import make_huey
 from adsdash.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -75,6 +73,8 @@ class Engine:
 
     @cached_property
     def _task(self):
+        from adsdash.tasks.queue import make_huey  # here: only a command that queues needs Huey
+
         _huey, task = make_huey(self.settings.queue_path, self.settings.wake_dir, _not_run)
         return task
 
@@ -92,7 +92,8 @@ class Engine:
         if problem := self.workspace.clients_folder_problem():
             raise RequestError(problem)
         known = self.workspace.slugs()
-        request = catalogue.build_request(command, slug, known_slugs=known, today=self.client_today(slug),
+        # The client's today reads its config (YAML) for its time zone: only dates and scopes need it.
+        request = catalogue.build_request(command, slug, known_slugs=known, today=lambda: self.client_today(slug),
                                           start=start, end=end, scope=scope)
         argv = catalogue.cli_argv(self.settings.cli_command, request)
         find_cli(self.settings.cli_command, Path(self.settings.ads_sync_path).resolve())  # not a job that cannot start
@@ -136,6 +137,8 @@ class Engine:
             return job.status
         if job.status != FINISHED:
             return job.error or job.status
+        from adsdash.sanitize import plain  # here: sanitize imports Rich, which most commands never need
+
         seq = self.store.find_line(job.id, "written to: ")
         found = self.store.lines(job.id, after=seq - 1, limit=1) if seq else []
         match = _REPORT_WRITTEN.search(plain(found[0].as_text)) if found else None

@@ -3,26 +3,32 @@
 Outside text (names, errors, CLI output) is cleaned by `sanitize` before it reaches the
 terminal and always goes in as `Text`, never as markup. JSON is ASCII-escaped, so no
 byte of it can drive a terminal either.
+
+Rich is loaded only to draw: a table, or a styled line on a terminal. A line of text to a
+file or a pipe, where Rich would print it as it is, is written without it, and a job's
+output always is (a page of lines in one write).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from datetime import date, datetime
+from functools import cached_property
+from json.encoder import encode_basestring_ascii  # what json.dumps does for a str, without its checks
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING, Any, TextIO
 
 from adsdash import sanitize, timefmt
-from adsdash.freshness import SYMBOL
-from adsdash.store import Job, Line
-from adsdash.workspace import Client
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from adsdash.store import Job, Line
+    from adsdash.workspace import Client
 
 
 def _jsonable(value: Any) -> Any:
@@ -49,13 +55,47 @@ def client_dict(client: Client) -> dict[str, Any]:
     return data
 
 
+def _unstyled(stream: TextIO) -> bool:
+    """Whether Rich would print to `stream` without any escape sequence: it is no terminal,
+    and no TTY_COMPATIBLE or FORCE_COLOR says to treat it as one (Rich's own rules). Then a
+    plain write prints exactly what Rich would."""
+    if "TTY_COMPATIBLE" in os.environ or "FORCE_COLOR" in os.environ:
+        return False
+    try:
+        return not stream.isatty()
+    except ValueError:  # closed: let Rich have its say
+        return False
+
+
 class Printer:
     def __init__(self, *, json_mode: bool = False):
         self.json_mode = json_mode
+
+    @cached_property
+    def console(self) -> Console:
+        from rich.console import Console
+
         # Piped text (not --json) keeps whole cells: a wide page instead of 80 columns.
         width = None if sys.stdout.isatty() else 240
-        self.console = Console(highlight=False, soft_wrap=True, width=width)
-        self.err = Console(stderr=True, highlight=False, soft_wrap=True)
+        return Console(highlight=False, soft_wrap=True, width=width)
+
+    @cached_property
+    def err(self) -> Console:
+        from rich.console import Console
+
+        return Console(stderr=True, highlight=False, soft_wrap=True)
+
+    def _say(self, text: str, *, style: str = "", err: bool = False, whole: str = "") -> None:
+        """One line of clean text, on stdout or stderr: `style` for the whole print, `whole`
+        for the text (as Text(text, style=whole)); unstyled, written as it is."""
+        stream = sys.stderr if err else sys.stdout
+        if _unstyled(stream):
+            stream.write(text + "\n")
+            stream.flush()  # as Rich does after each print
+            return
+        from rich.text import Text
+
+        (self.err if err else self.console).print(Text(text, style=whole), style=style or None)
 
     # -- basics ------------------------------------------------------------
 
@@ -64,19 +104,19 @@ class Printer:
         sys.stdout.flush()
 
     def error(self, message: str) -> None:
-        self.err.print(Text("adsdash: error: " + sanitize.one_line(message, 1000), style="bold red"))
+        self._say("adsdash: error: " + sanitize.one_line(message, 1000), whole="bold red", err=True)
 
     def note(self, message: str) -> None:
         """Progress for people: stderr, so --follow's stdout is the job's output alone."""
-        self.err.print(Text(sanitize.one_line(message)), style="dim")
+        self._say(sanitize.one_line(message), style="dim", err=True)
 
     def notes(self, lines: Sequence[str]) -> None:
         """A block for people on stderr, each line whole (export lines must stay copyable)."""
         for line in lines:
-            self.err.print(Text(sanitize.plain(line)), style="dim")
+            self._say(sanitize.plain(line), style="dim", err=True)
 
     def text(self, message: str) -> None:
-        self.console.print(Text(sanitize.plain(message)))
+        self._say(sanitize.plain(message))
 
     def record(self, data: dict[str, Any], message: str) -> None:
         self.dump(data) if self.json_mode else self.text(message)
@@ -92,6 +132,8 @@ class Printer:
         if self.json_mode:
             self.dump(data)
             return
+        from rich.table import Table
+
         table = Table(*headers, box=None, pad_edge=False, header_style="bold")
         for row in rows:
             table.add_row(*(sanitize.cell(str(v) if v is not None else "—", 200) for v in row))
@@ -100,6 +142,8 @@ class Printer:
     # -- clients -----------------------------------------------------------
 
     def clients(self, clients: list[Client]) -> None:
+        from adsdash.freshness import SYMBOL
+
         rows = []
         for c in clients:
             f = c.freshness
@@ -113,6 +157,8 @@ class Printer:
         if self.json_mode:
             self.dump(client_dict(client))
             return
+        from adsdash.freshness import SYMBOL
+
         d = client_dict(client)
         rows = [("client", client.name), ("slug", client.slug), ("timezone", client.timezone),
                 ("freshness", f"{SYMBOL[client.freshness.kind]} {d['freshness']}"
@@ -155,11 +201,12 @@ class Printer:
         comes: a million-line job never sits in memory whole. The JSON is what `dump` would
         write for the whole object, each stream one string of its lines joined by newlines."""
         if not self.json_mode:
-            self.console.print(Text(f"job {job.id} {job.status}, exit code {job.exit_code}", style="bold"))
+            self._say(f"job {job.id} {job.status}, exit code {job.exit_code}", whole="bold")
             for name, pages in (("stdout", stdout), ("stderr", stderr)):
-                self.console.print(Text(f"--- {name} ---", style="dim"))
+                self._say(f"--- {name} ---", whole="dim")
                 for page in pages:
                     self._clean_lines(page)
+            sys.stdout.flush()
             return
         write = sys.stdout.write
         write("{\n")
@@ -168,8 +215,8 @@ class Printer:
         for key, pages in (("stdout", stdout), ("stderr", stderr)):
             write(f'  "{key}": "')
             joiner = ""
-            for page in pages:  # each line's string body, escaped exactly as in the whole string
-                write(joiner + "\\n".join(json.dumps(line.as_text, ensure_ascii=True)[1:-1] for line in page))
+            for page in pages:  # the page's lines as one string body, escaped exactly as in the whole string
+                write(joiner + encode_basestring_ascii("\n".join(_texts(page)))[1:-1])
                 joiner = "\\n"
             write('",\n')
         write(f'  "result": {json.dumps(job.result, ensure_ascii=True)},\n'
@@ -179,21 +226,35 @@ class Printer:
     def output(self, lines: list[Line], *, raw: bool) -> None:
         """A job's lines as they are printed by `logs` and `--follow`."""
         if self.json_mode:
-            for line in lines:
-                sys.stdout.write(json.dumps({"seq": line.seq, "t": line.t, "stream": line.stream,
-                                             "text": line.as_text}, ensure_ascii=True) + "\n")
-        elif raw:
-            out = sys.stdout.buffer
-            for line in lines:
-                out.write(line.text if isinstance(line.text, bytes) else line.text.encode("utf-8", "surrogateescape"))
-                out.write(b"\n")
+            sys.stdout.write("".join(json.dumps({"seq": line.seq, "t": line.t, "stream": line.stream,
+                                                 "text": line.as_text}, ensure_ascii=True) + "\n" for line in lines))
+        elif raw:  # the exact bytes stored, each line ended by a newline, a page in one write
+            sys.stdout.flush()  # what was written as text goes first
+            texts = [line.text for line in lines]
+            if len(strs := [text for text in texts if isinstance(text, str)]) == len(texts):
+                page = "\n".join(strs).encode("utf-8", "surrogateescape")
+            else:
+                page = b"\n".join(text if isinstance(text, bytes) else text.encode("utf-8", "surrogateescape")
+                                  for text in texts)
+            if texts:
+                sys.stdout.buffer.write(page + b"\n")
         else:
             self._clean_lines(lines)
         sys.stdout.flush()
 
     def _clean_lines(self, lines: Sequence[Line]) -> None:
+        """A page of a job's lines, each cleaned (sanitize.plain, or keep_colour for a terminal),
+        in one write. A page of printable ASCII, what nearly all output is, has nothing to clean:
+        there sanitize changes only control characters (C0 and DEL), which one pass over the
+        page's bytes in C rules out. Any other page is cleaned line by line."""
+        texts = _texts(lines)
+        page = "\n".join(texts)
+        if page.isascii() and not page.encode("ascii").translate(None, _PRINTABLE_ASCII_OR_NEWLINE) \
+                and page.count("\n") == len(texts) - 1:  # and no line holds a newline of its own
+            sys.stdout.write(page + "\n")
+            return
         clean = sanitize.keep_colour if sys.stdout.isatty() else sanitize.plain
-        sys.stdout.write("".join(clean(line.as_text) + "\n" for line in lines))
+        sys.stdout.write("".join(clean(text) + "\n" for text in texts))
 
     def job_end(self, job: Job) -> None:
         if not self.json_mode:
@@ -207,6 +268,14 @@ class Printer:
         else:
             self.table(["check", "", "detail"], rows, data=None)
             self.text(report["status"])
+
+
+_PRINTABLE_ASCII_OR_NEWLINE = bytes(range(0x20, 0x7F)) + b"\n"
+
+
+def _texts(lines: Iterable[Line]) -> list[str]:
+    """Each line's as_text, without a property call per line of a million."""
+    return [text if isinstance(text := line.text, str) else text.decode("utf-8", "replace") for line in lines]
 
 
 def _args(job: Job) -> list[str]:

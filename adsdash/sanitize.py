@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import functools
 import re
+from typing import TYPE_CHECKING
 
-from rich.text import Text
+if TYPE_CHECKING:  # imported where used: the command line's plain text never loads Rich
+    from rich.text import Text
 
 ELLIPSIS = "…"
 TAB_SIZE = 8
@@ -135,6 +137,8 @@ def _truncate(text: str, max_len: int) -> str:
 
 def cell(text: str, max_len: int = 120) -> Text:
     """A table cell: plain, one line, at most max_len characters, never parsed as markup."""
+    from rich.text import Text
+
     return Text(_truncate(plain(str(text)), max_len), no_wrap=True)
 
 
@@ -145,4 +149,6 @@ def one_line(text: str, max_len: int = 300) -> str:
 
 def safe_text(text: str, style: str = "") -> Text:
     """Outside text for a widget, keeping its lines: each cleaned, never read as markup."""
+    from rich.text import Text
+
     return Text("\n".join(plain(line) for line in str(text).splitlines()), style=style)
