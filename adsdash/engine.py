@@ -65,6 +65,7 @@ class Engine:
             settings.ads_sync_path, late_after_days=settings.late_after_days,
             stale_after_days=settings.stale_after_days, clock=self.clock,
             cache_path=settings.cache_dir / "workspace-cache.json",  # parsed files, kept across starts
+            private=settings.home,
         )
 
     @cached_property
@@ -112,7 +113,22 @@ class Engine:
 
     def retry(self, job_id: int) -> Job:
         job = self.job_or_error(job_id)
-        return self.submit(job.command, job.slug, **job.args)
+        return self.submit(job.command, job.slug, **self.stored_args(job))
+
+    def rebuild(self, job: Job) -> tuple[JobRequest, list[str]]:
+        """A stored job's request and argv, checked again as at submit (a row is data, and may
+        come from anyone who could write the store). Raises RequestError."""
+        return self.build(job.command, job.slug, **self.stored_args(job))
+
+    @staticmethod
+    def stored_args(job: Job) -> dict[str, str | None]:
+        args = job.args if isinstance(job.args, dict) else {}
+        unknown = sorted(str(key) for key in set(args) - {"start", "end", "scope"})
+        if unknown:
+            raise RequestError(f"{job.command} does not take --{unknown[0]}")
+        if not all(isinstance(value, str) for value in args.values()):
+            raise RequestError(f"job {job.id}: its stored arguments are not text")
+        return dict(args)
 
     def cancel(self, job_id: int) -> Job:
         job, due = self.store.request_cancel(job_id)

@@ -140,11 +140,6 @@ def _mix(colour: RichColor, toward: RichColor, amount: float) -> RichColor:
     return RichColor.from_rgb(*(round(x + (y - x) * amount) for x, y in zip(a, b, strict=True)))
 
 
-def use_ansi() -> None:
-    for tone, colour in ANSI_PALETTE.items():
-        _palette[tone] = Style.parse(colour) if colour else Style()
-
-
 def _colour(value: str | None) -> RichColor | None:
     if not value or not value.startswith("#"):
         return None

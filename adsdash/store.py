@@ -167,7 +167,9 @@ class _Database:
     @classmethod
     def of(cls, path: Path) -> _Database:
         try:
-            key = path.resolve()
+            # The folder's real path, but not the file's: a symlink at jobs.db is refused
+            # (prepare_file), never followed.
+            key = path.parent.resolve() / path.name
         except OSError as exc:
             raise StoreError(f"job store {path}: {exc.strerror or exc}") from None
         with cls._open_lock:
@@ -239,10 +241,13 @@ class Store:
         conn.execute("begin immediate")
         try:
             yield conn
+            conn.execute("commit")
         except BaseException:
-            conn.execute("rollback")
+            # SQLite may have rolled back already (disk full): then a rollback would raise and hide
+            # the real error; a failed commit leaves it open, and the next begin would fail.
+            if conn.in_transaction:
+                conn.execute("rollback")
             raise
-        conn.execute("commit")
 
     def _migrate(self) -> None:
         if self._conn().execute("pragma user_version").fetchone()[0] >= SCHEMA_VERSION:

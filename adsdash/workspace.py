@@ -111,8 +111,15 @@ class _FileWithStat(NamedTuple):
 
 class Workspace:
     def __init__(self, root: Path, *, late_after_days: int = 1, stale_after_days: int = 3,
-                 clock: Clock = system_clock, cache_path: Path | str | None = None) -> None:
+                 clock: Clock = system_clock, cache_path: Path | str | None = None,
+                 private: Path | None = None) -> None:
+        """`private`: adsdash's data folder. Nothing in it is ever read, even when a file of the
+        ads_sync folder links to it: opening and closing a database file of ours would drop this
+        process's locks on it (see store.py)."""
         self.root = Path(root)
+        self.private = Path(os.path.realpath(private)) if private is not None else None
+        self._ours: set[tuple[int, int]] = set()
+        self._ours_at = float("-inf")
         self.late_after_days, self.stale_after_days, self.clock = late_after_days, stale_after_days, clock
         self._configs = StatCache(CONFIG, lambda _, why: ParsedConfig(problems=(why,), fatal=why))
         self._states = StatCache(STATE, lambda _, why: ParsedState(problems=(why,), fatal=why))
@@ -199,9 +206,12 @@ class Workspace:
                 if not (m := name_re.fullmatch(entry.name)) or not self._is_plain_file(entry):
                     continue
                 try:
-                    size = entry.stat().st_size
+                    st = entry.stat()
                 except OSError:
                     continue
+                if self._is_ours(st):
+                    continue
+                size = st.st_size
                 try:  # the CLI stamps names with its local time
                     created = datetime.strptime(m[3], "%Y%m%d_%H%M%S").astimezone()
                 except ValueError:
@@ -299,7 +309,9 @@ class Workspace:
                 continue
             if self._is_plain_file(entry):
                 try:
-                    found[slug] = _FileWithStat(entry.path, f"{rel_dir}/{entry.name}", entry.stat())
+                    st = entry.stat()
+                    if not self._is_ours(st):
+                        found[slug] = _FileWithStat(entry.path, f"{rel_dir}/{entry.name}", st)
                 except OSError:
                     continue
             elif odd is not None and (why := self._why_not_plain(entry.path, f"{rel_dir}/{entry.name}")):
@@ -317,7 +329,7 @@ class Workspace:
             st = os.stat(path)
         except OSError:
             return None
-        return _FileWithStat(path, rel, st) if stat.S_ISREG(st.st_mode) else None
+        return _FileWithStat(path, rel, st) if stat.S_ISREG(st.st_mode) and not self._is_ours(st) else None
 
     def _why_not_plain(self, path: str, rel: str) -> str | None:
         """Why something at `path` is not a file we read; None when nothing is there or it is one."""
@@ -345,7 +357,26 @@ class Workspace:
         return (not _no_raise(entry.is_symlink) or self._inside(entry.path)) and _no_raise(entry.is_file)
 
     def _inside(self, path: str) -> bool:
-        return os.path.realpath(path).startswith(os.path.realpath(self.root) + os.sep)
+        real = os.path.realpath(path)
+        if self.private is not None and (real + os.sep).startswith(str(self.private) + os.sep):
+            return False
+        return real.startswith(os.path.realpath(self.root) + os.sep)
+
+    def _is_ours(self, st: os.stat_result) -> bool:
+        """Whether a file is one of adsdash's own in the data folder (a hard link to it, say)."""
+        if self.private is None:
+            return False
+        now = time.monotonic()
+        if now - self._ours_at > 5.0:  # the data folder's files rarely change: looked at every 5 s
+            self._ours_at, self._ours = now, set()
+            try:
+                with os.scandir(self.private) as entries:
+                    for entry in entries:
+                        found = entry.stat(follow_symlinks=False)
+                        self._ours.add((found.st_dev, found.st_ino))
+            except OSError:
+                pass  # no data folder yet: nothing of ours to avoid
+        return (st.st_dev, st.st_ino) in self._ours
 
 
 def _no_raise(check: Callable[..., bool], **kwargs: Any) -> bool:

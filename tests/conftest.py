@@ -29,7 +29,7 @@ from adsdash.workspace import Workspace
 
 FAKE_CLI = Path(__file__).parent / "bin" / "fake_cli.py"
 FAKE_SLUGS = ("ok", "flood", "slow", "ignore-term", "grandchild", "segv", "fail", "stderr-only", "dirty",
-              "ok-2", "setsid")
+              "ok-2", "setsid", "grandchild-tail")
 SANDBOX_CLI = f"{shlex.quote(sys.executable)} -m adsdash.sandbox"
 
 

@@ -260,3 +260,30 @@ def test_wake_ups_only_write_to_fifos(tmp_path):
         assert (tmp_path / "home" / "jobs.db-wal").exists() and store.quick_check() == ["ok"]
     finally:
         listener.close()
+
+
+def test_a_last_line_without_newline_is_kept_when_a_grandchild_holds_the_pipe(fake_engine, worker):
+    done = wait_ended(fake_engine, fake_engine.submit("validate", "grandchild-tail").id, timeout=15)
+    assert done.status == FINISHED and done.result == "last words"
+    assert [line.text for line in fake_engine.store.lines(done.id)] == ["first", "last words"]
+
+
+def test_retry_of_a_row_with_odd_arguments_is_a_refusal_not_a_crash(fake_engine):
+    from adsdash.catalogue import RequestError
+
+    job = fake_engine.store.create_job(slug="ok", command="validate", args={"bogus": "1"}, argv=["x"], cwd="/")
+    with pytest.raises(RequestError, match="does not take --bogus"):
+        fake_engine.retry(job.id)
+    assert len(fake_engine.store.jobs()) == 1  # nothing queued
+
+
+def test_a_symlink_in_place_of_the_store_is_refused_not_followed(tmp_path):
+    from adsdash.store import StoreError
+
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    (tmp_path / "elsewhere.db").write_bytes(b"")
+    (home / "jobs.db").symlink_to(tmp_path / "elsewhere.db")
+    with pytest.raises(StoreError, match="not a regular file"):
+        Store(home / "jobs.db")
+    assert (tmp_path / "elsewhere.db").read_bytes() == b""

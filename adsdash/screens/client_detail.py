@@ -55,7 +55,7 @@ def _pairs(rows: list[tuple[str, Any]]) -> Table:
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column()
     for label, value in rows:
-        grid.add_row(Text(label), value if isinstance(value, Text) else _shown(value))
+        grid.add_row(Text(plain(label)), value if isinstance(value, Text) else _shown(value))  # keys are outside text
     return grid
 
 

@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -220,11 +220,11 @@ class ClientsScreen(AdsdashScreen):
 
     # -- refresh: read in a thread, apply on the UI thread -----------------
 
-    def reload(self, *, force: bool = False) -> None:
-        """Read the folder and the store again, if either changed (or `force`)."""
+    def reload(self) -> None:
+        """Read the folder and the store again, if either changed."""
         if self._suspended:  # under another screen: read again when back (on_screen_resume)
             return
-        since = ClientsData() if force else self.data
+        since = self.data
 
         def fetch() -> ClientsData | None:
             fingerprint = changes(self.adsdash, since)
@@ -239,6 +239,8 @@ class ClientsScreen(AdsdashScreen):
 
     def _clock_tick(self) -> None:
         """One timer for what changes with time alone: the log pane's clock, the rows' ages."""
+        if self._suspended:  # under another screen: nothing of ours is seen
+            return
         self.job_log.clock_tick()
         self._tick_ages()
 
@@ -257,8 +259,8 @@ class ClientsScreen(AdsdashScreen):
     def read_failed(self, error: Exception) -> None:
         """A locked store or an odd folder: say so, keep the last rows. (No news of failures:
         the store was not read.)"""
-        self._apply(ClientsData(self.data.rows, self.data.clients,
-                                Summary(problem=one_line(f"cannot refresh: {type(error).__name__}: {error}"))))
+        problem = one_line(f"cannot refresh: {type(error).__name__}: {error}")
+        self._apply(replace(self.data, summary=replace(self.data.summary, problem=problem), failed=None))
 
     def _apply(self, data: ClientsData) -> None:
         # A read that lands as the app closes finds its widgets going one by one: it has nowhere to go.

@@ -32,11 +32,16 @@ class WakeListener:
 
     def __init__(self, wake_dir: Path):
         prepare_folder(wake_dir)
-        self.path = wake_dir / f"{os.getpid()}-{uuid.uuid4().hex[:8]}.fifo"
-        os.mkfifo(self.path, 0o600)
-        self._read_fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+        name = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        # Made under a name wake_all ignores, opened, then renamed: a FIFO with no reader yet
+        # would look abandoned to another process's wake_all, which removes those.
+        making = wake_dir / f"{name}.new"
+        os.mkfifo(making, 0o600)
+        self._read_fd = os.open(making, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
         # Holding a write end ourselves keeps the FIFO from reporting EOF forever.
-        self._keep_fd = os.open(self.path, os.O_WRONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+        self._keep_fd = os.open(making, os.O_WRONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+        self.path = wake_dir / f"{name}.fifo"
+        os.rename(making, self.path)
         self._cond = threading.Condition()
         self._generation = 0
         self._closed = False
@@ -109,6 +114,8 @@ def wake_all(wake_dir: Path) -> int:
             woken += 1
         except BlockingIOError:
             woken += 1  # the pipe is full of wake-ups already
+        except OSError as exc:  # its reader went between open and write (EPIPE): the task is queued anyway
+            log.info("cannot wake %s: %s", path, exc)
         finally:
             os.close(fd)
     return woken

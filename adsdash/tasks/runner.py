@@ -33,6 +33,7 @@ from adsdash.store import CANCELLED, FAILED, FINISHED, Store
 
 log = logging.getLogger(__name__)
 
+COALESCE_SECONDS = 0.01  # pending lines wait this long for more before the pipes count as idle
 FLUSH_SECONDS = 0.05  # pending lines never wait longer than this for the store
 CANCEL_POLL_SECONDS = 0.1
 DRAIN_SECONDS = 0.5  # after the CLI exits, how long a grandchild may keep the pipes open
@@ -93,6 +94,7 @@ class JobRun:
         self._held_bytes = 0
         self._dropped: list[int] = []  # first and last dropped seq
         self._dropped_count = 0
+        self._signalled = False
         self._victims: dict[int, int] = {}  # descendants seen at cancel: pid -> start ticks
 
     def cancel(self, reason: str = "cancelled") -> None:
@@ -220,7 +222,10 @@ class JobRun:
                 if self._pending and not first_pending:
                     first_pending = now
                 flush_due = self._pending and (self._fault is None or now >= self._retry_at)
-                timeout = 0.0 if flush_due else CANCEL_POLL_SECONDS
+                # With lines pending, wait a moment for more (a CLI writing a line at a time would
+                # otherwise cost a transaction and a chunk a line), never past the flush deadline.
+                timeout = (max(0.0, min(COALESCE_SECONDS, FLUSH_SECONDS - (now - first_pending)))
+                           if flush_due else CANCEL_POLL_SECONDS)
                 if sel.get_map():
                     events = sel.select(timeout)
                 else:  # both pipes at EOF: only the exit (or a cancel) is left to wait for
@@ -260,6 +265,9 @@ class JobRun:
                     if code is not None:
                         exited_at = now
                 if code is not None and (not sel.get_map() or now - exited_at > DRAIN_SECONDS):
+                    for stream, buf in buffers.items():  # a last line a grandchild kept from its end
+                        if buf:
+                            self._add_lines(stream, bytes(buf), 1, time.time())
                     return code
                 if now >= next_cancel_check:
                     next_cancel_check = now + CANCEL_POLL_SECONDS
@@ -297,6 +305,7 @@ class JobRun:
 
     def _signal_tree(self, pid: int, sig: int) -> None:
         """The CLI's group, and every descendant that left it for a session of its own."""
+        self._signalled = True
         self._victims.update(descendants(pid))
         signal_group(pid, sig)
         for child, ticks in self._victims.items():
@@ -312,7 +321,7 @@ class JobRun:
                 kill_if_same(child, ticks, signal.SIGKILL)
 
     def _outcome(self, code: int) -> Outcome:
-        if self._cancel_reason:
+        if self._cancel_reason and self._signalled:  # not when the CLI had ended by itself first
             return Outcome(CANCELLED, code, self._cancel_reason, None)
         if code == 0:
             return Outcome(FINISHED, 0, None, self._last_info())

@@ -32,7 +32,7 @@ from adsdash.config import Settings
 from adsdash.engine import Engine
 from adsdash.processes import same_process, signal_group, start_ticks
 from adsdash.sanitize import one_line
-from adsdash.store import FAILED, HEARTBEAT_SECONDS, Claim, Clock, Job, iso, system_clock
+from adsdash.store import CANCELLED, FAILED, HEARTBEAT_SECONDS, Claim, Clock, Job, iso, system_clock
 from adsdash.tasks.queue import make_huey
 from adsdash.tasks.runner import STORE_FAULTS, JobRun, Outcome
 
@@ -79,10 +79,12 @@ class Worker:
 
     def stop(self, reason: str = "worker stopped") -> None:
         """Cancel what runs here, let the threads finish, and say we are gone."""
-        if self._stopping.is_set():
-            return
-        self._stopping.set()
-        for run in self.running():
+        with self._runs_lock:  # a run registered after this sees the flag (see _run_job)
+            if self._stopping.is_set():
+                return
+            self._stopping.set()
+            runs = list(self._runs.values())
+        for run in runs:
             run.cancel(reason)
         if self._consumer is not None:
             self._consumer.stop_flag.set()
@@ -134,8 +136,13 @@ class Worker:
                 self.store.set_command(job_id, argv, cwd)
                 run = JobRun(self.store, job_id, argv, cwd, grace_seconds=self.settings.cancel_grace_seconds)
                 with self._runs_lock:
-                    self._runs[job_id] = run
-                outcome = run.run()
+                    stopping = self._stopping.is_set()
+                    if not stopping:
+                        self._runs[job_id] = run
+                if stopping:  # claimed as the worker stopped: not started, so nothing outlives it
+                    run, outcome = None, Outcome(CANCELLED, None, "worker stopped before the job started", None)
+                else:
+                    outcome = run.run()
         except Exception as exc:
             log.exception("job %s: internal error", job_id)
             outcome = Outcome(FAILED, None, one_line(f"adsdash internal error: {exc!r}"), None)
@@ -147,11 +154,7 @@ class Worker:
     def command_for(self, job: Job) -> tuple[list[str], str]:
         """The argv and folder this worker runs for `job`, from its own settings; RequestError
         if the row does not validate (unknown command or client, bad arguments)."""
-        args = job.args if isinstance(job.args, dict) else {}
-        unknown = sorted(set(args) - {"start", "end", "scope"})
-        if unknown:
-            raise RequestError(f"{job.command} does not take --{unknown[0]}")
-        _request, argv = self.engine.build(job.command, job.slug, **args)
+        _request, argv = self.engine.rebuild(job)
         return argv, str(self.settings.ads_sync_path.resolve())
 
     def _record_end(self, job_id: int, outcome: Outcome, run: JobRun | None) -> list[int]:

@@ -38,6 +38,7 @@ IDLE_POLL_SECONDS = 1.0  # while it has ended (or there is none): a new one is f
 PICK_SECONDS = 0.25  # how often the watcher re-reads which job to follow
 TICK_SECONDS = 1 / 30
 IDLE_TICKS = 15  # fast ticks with nothing new before the fast tick sleeps
+PROGRESS_LINES = 200  # the last lines looked at for init's progress
 _CHUNK = re.compile(r"Processing chunk (\d+)/(\d+)")
 
 
@@ -141,12 +142,11 @@ class Watcher(threading.Thread):
 
     @staticmethod
     def _progress(store: Store, job: Job) -> tuple[int, int] | None:
-        seq = store.find_line(job.id, "Processing chunk ", before=job.line_count + 1)
-        if seq is None:
-            return None
-        found = store.lines(job.id, after=seq - 1, limit=1)
-        match = _CHUNK.search(found[0].as_text) if found else None
-        return (int(match[1]), int(match[2])) if match else None
+        """The newest `Processing chunk i/N` among the last lines (None: keep the last one seen)."""
+        for line in reversed(store.lines(job.id, after=max(0, job.line_count - PROGRESS_LINES))):
+            if match := _CHUNK.search(line.as_text):
+                return int(match[1]), int(match[2])
+        return None
 
 
 def header_text(view: View, now: datetime) -> Text:
@@ -244,16 +244,20 @@ class JobLog(Vertical):
 
     def clock_tick(self) -> None:
         """Once a second (the screen's clock): while the fast tick sleeps, news from the watcher
-        wakes it, and a running job's elapsed time ticks."""
-        if self.watcher is not None and self.watcher.view is not self.view:
+        wakes it (it does not sleep while the followed job runs)."""
+        if self.watcher is not None and self.watcher.view is not self.view and not self._paused:
             self._wake_up()
-        elif self.view.job is not None and not self.view.job.ended:
-            self.tick()
 
     def pause(self, paused: bool) -> None:
+        """Under another screen: the watcher and the fast tick sleep."""
         self._paused = paused
         if self.watcher is not None:
             self.watcher.pause(paused)
+        if self._fast is not None:
+            if paused:
+                self._fast.pause()
+            else:
+                self._wake_up()
 
     def tick(self) -> None:
         if self.watcher is None:

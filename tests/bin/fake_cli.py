@@ -44,6 +44,11 @@ elif slug == "ignore-term":
     log("INFO", "ignoring SIGINT and SIGTERM")
     while True:
         time.sleep(0.1)
+elif slug == "grandchild-tail":
+    # A grandchild keeps the pipes open; our last words have no newline.
+    subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    out.write("first\nlast words")
+    out.flush()
 elif slug == "grandchild":
     # A grandchild that keeps our stdout open long after we exit.
     subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
