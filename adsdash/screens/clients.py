@@ -238,10 +238,9 @@ class ClientsScreen(AdsdashScreen):
             self._apply(data)
 
     def _clock_tick(self) -> None:
-        """One timer for what changes with time alone: the log pane's clock, the rows' ages."""
+        """What changes with time alone: the rows' ages."""
         if self._suspended:  # under another screen: nothing of ours is seen
             return
-        self.job_log.clock_tick()
         self._tick_ages()
 
     def _tick_ages(self) -> None:

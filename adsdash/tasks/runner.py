@@ -255,8 +255,9 @@ class JobRun:
                         self._add_lines(stream, bytes(buf), 1, wall)
                         buf.clear()
                 now = time.monotonic()
-                # Flush when the pipes are idle, or at the latest FLUSH_SECONDS after the first pending line.
-                if self._pending and (not events or now - first_pending >= FLUSH_SECONDS
+                # Flush when the pipes are idle, or COALESCE_SECONDS after the first pending line
+                # (well within the FLUSH_SECONDS promise), or when a flood has piled up.
+                if self._pending and (not events or now - first_pending >= COALESCE_SECONDS
                                       or self._pending_lines > FLUSH_LINES):
                     self._flush()
                     first_pending = 0.0

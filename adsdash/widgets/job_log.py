@@ -34,9 +34,10 @@ from adsdash.widgets.output_view import OutputView
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.02  # while the followed job is queued or running
-IDLE_POLL_SECONDS = 1.0  # while it has ended (or there is none): a new one is found by the pick
+IDLE_POLL_SECONDS = 0.25  # while it has ended (or there is none): a new one is found by the pick
 PICK_SECONDS = 0.25  # how often the watcher re-reads which job to follow
 TICK_SECONDS = 1 / 30
+DOZE_SECONDS = 0.25  # how often a sleeping pane looks for news from its watcher
 IDLE_TICKS = 15  # fast ticks with nothing new before the fast tick sleeps
 PROGRESS_LINES = 200  # the last lines looked at for init's progress
 _CHUNK = re.compile(r"Processing chunk (\d+)/(\d+)")
@@ -192,6 +193,7 @@ class JobLog(Vertical):
         self.clock = clock
         self.watcher: Watcher | None = None
         self._fast: Timer | None = None
+        self._doze: Timer | None = None
         self._idle_ticks = 0
         self.view = View()
         self._header: Text | None = None
@@ -216,6 +218,8 @@ class JobLog(Vertical):
         self.watcher.pause(self._paused)
         self.watcher.start()
         self._fast = self.set_interval(TICK_SECONDS, self.tick, name="job-log-tick")
+        # While the fast tick sleeps, a slow one looks for news (a job queued elsewhere).
+        self._doze = self.set_interval(DOZE_SECONDS, self._look_for_news, name="job-log-doze", pause=True)
 
     def on_unmount(self) -> None:
         self._gone = True
@@ -239,12 +243,12 @@ class JobLog(Vertical):
 
     def _wake_up(self) -> None:
         self._idle_ticks = 0
+        if self._doze is not None:
+            self._doze.pause()
         if self._fast is not None:
             self._fast.resume()
 
-    def clock_tick(self) -> None:
-        """Once a second (the screen's clock): while the fast tick sleeps, news from the watcher
-        wakes it (it does not sleep while the followed job runs)."""
+    def _look_for_news(self) -> None:
         if self.watcher is not None and self.watcher.view is not self.view and not self._paused:
             self._wake_up()
 
@@ -253,9 +257,10 @@ class JobLog(Vertical):
         self._paused = paused
         if self.watcher is not None:
             self.watcher.pause(paused)
-        if self._fast is not None:
+        if self._fast is not None and self._doze is not None:
             if paused:
                 self._fast.pause()
+                self._doze.pause()
             else:
                 self._wake_up()
 
@@ -264,9 +269,10 @@ class JobLog(Vertical):
             return
         view = self.watcher.view
         if view is self.view and not (view.job is not None and not view.job.ended):
-            self._idle_ticks += 1  # nothing new: after a moment the fast tick sleeps (see _slow_tick)
-            if self._idle_ticks > IDLE_TICKS and self._fast is not None:
+            self._idle_ticks += 1  # nothing new: after a moment the fast tick sleeps, the doze looks
+            if self._idle_ticks > IDLE_TICKS and self._fast is not None and self._doze is not None:
                 self._fast.pause()
+                self._doze.resume()
             return
         self._idle_ticks = 0
         self.view = view
