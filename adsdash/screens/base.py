@@ -103,7 +103,9 @@ class AdsdashScreen(Screen[None]):
 
 
 class Dialog(ModalScreen[T]):
-    """A modal dialog: a titled box in the middle (styles in adsdash.tcss, class `dialog`)."""
+    """A modal dialog: a titled box in the middle (styles in screens.tcss, class `dialog`)."""
+
+    CSS_PATH = "screens.tcss"
 
     def __init__(self) -> None:
         super().__init__(classes="dialog")

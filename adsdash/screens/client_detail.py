@@ -131,6 +131,7 @@ def problems_view(client: Client) -> Group:
 
 
 class ClientDetailScreen(AdsdashScreen):
+    CSS_PATH = "screens.tcss"
     MUTATING = frozenset({"repair"})
     BINDINGS = [
         Binding("escape", "back", "Back", id="client_detail.back"),

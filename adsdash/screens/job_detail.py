@@ -60,6 +60,7 @@ def facts_table(job: Job, now) -> Group:
 
 
 class JobDetailScreen(AdsdashScreen):
+    CSS_PATH = "screens.tcss"
     MUTATING = JOB_ACTIONS
     BINDINGS = [
         Binding("escape", "back", "Back", id="job_detail.back"),

@@ -25,6 +25,7 @@ LIMIT = 1000  # rows shown at most; older jobs stay in the store and the CLI
 
 
 class JobsScreen(AdsdashScreen):
+    CSS_PATH = "screens.tcss"
     MUTATING = JOB_ACTIONS
     BINDINGS = [
         Binding("escape", "back", "Back", id="jobs.back"),

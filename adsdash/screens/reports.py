@@ -47,6 +47,7 @@ def read_report(path: Path) -> str:
 
 
 class ReportViewScreen(AdsdashScreen):
+    CSS_PATH = "screens.tcss"
     BINDINGS = [Binding("escape", "back", "Back", id="report_view.back")]
 
     def __init__(self, report: Report) -> None:
@@ -75,6 +76,7 @@ class ReportTable(DataTable):
 
 
 class ReportsScreen(AdsdashScreen):
+    CSS_PATH = "screens.tcss"
     MUTATING = frozenset({"new_report"})
     BINDINGS = [
         Binding("escape", "back", "Back", id="reports.back"),

@@ -33,10 +33,10 @@ from adsdash.widgets.output_view import OutputView
 
 log = logging.getLogger(__name__)
 
-POLL_SECONDS = 0.02  # while the followed job is queued or running
+POLL_SECONDS = 0.01  # while the followed job is queued or running
 IDLE_POLL_SECONDS = 0.25  # while it has ended (or there is none): a new one is found by the pick
 PICK_SECONDS = 0.25  # how often the watcher re-reads which job to follow
-TICK_SECONDS = 1 / 30
+TICK_SECONDS = 1 / 60
 DOZE_SECONDS = 0.25  # how often a sleeping pane looks for news from its watcher
 IDLE_TICKS = 15  # fast ticks with nothing new before the fast tick sleeps
 PROGRESS_LINES = 200  # the last lines looked at for init's progress

@@ -48,6 +48,7 @@ def key_rows(screen: Screen, keymap: Mapping[str, str]) -> list[tuple[Text, ...]
 
 
 class KeysScreen(ModalScreen[None]):
+    CSS_PATH = "../screens/screens.tcss"
     BINDINGS = [
         Binding("escape", "dismiss_keys", "Close", id="keys.close"),
         Binding("question_mark", "dismiss_keys", "Close", show=False),
