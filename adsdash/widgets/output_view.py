@@ -102,7 +102,7 @@ class OutputView(ScrollView, can_focus=True):
         self._resize()
         if self.follow or at_end:  # off once the operator scrolls up, on again at the bottom
             self.follow = True
-            self.scroll_end(animate=False, x_axis=False, immediate=True)  # in this frame, not the next
+            self.scroll_end(animate=False, x_axis=False)
 
     @property
     def gutter_width(self) -> int:
