@@ -39,6 +39,7 @@ class JobsScreen(AdsdashScreen):
         super().__init__()
         self.slug_filter = slug
         self.status_filter: str | None = None
+        self._last_read: tuple = ()  # (slug filter, status filter, the store's job fingerprint) last shown
 
     def compose(self) -> ComposeResult:
         slugs = sorted(self.engine.workspace.slugs() | ({self.slug_filter} if self.slug_filter else set()))
@@ -65,14 +66,25 @@ class JobsScreen(AdsdashScreen):
     # -- reading ------------------------------------------------------------
 
     def reload(self) -> None:
-        slug, status = self.slug_filter, self.status_filter
-        self.read(lambda: (slug, status, self.engine.store.jobs(slug=slug, status=status, limit=LIMIT),
-                           self.adsdash.clock()), self.show, group="jobs")
+        """Read the jobs again when they changed (or while one is queued or running: its time ticks)."""
+        slug, status, store = self.slug_filter, self.status_filter, self.engine.store
+        seen = self._last_read
 
-    def show(self, loaded: tuple[str | None, str | None, list[Job], datetime]) -> None:
-        slug, status, jobs, now = loaded
+        def fetch() -> tuple[str | None, str | None, list[Job], datetime, tuple] | None:
+            activity = store.activity()
+            if (slug, status, activity) == seen and not activity[1]:
+                return None  # nothing moved, nothing running
+            return slug, status, store.jobs(slug=slug, status=status, limit=LIMIT), self.adsdash.clock(), activity
+
+        self.read(fetch, self.show, group="jobs")
+
+    def show(self, loaded: tuple[str | None, str | None, list[Job], datetime, tuple] | None) -> None:
+        if loaded is None:
+            return
+        slug, status, jobs, now, activity = loaded
         if (slug, status) != (self.slug_filter, self.status_filter):
             return  # read for filters that have changed since
+        self._last_read = (slug, status, activity)
         self.table.show(jobs, now)
         shown = f"{len(jobs)} job{'s' if len(jobs) != 1 else ''}" + (f" (newest {LIMIT})" if len(jobs) >= LIMIT else "")
         filters = ", ".join(f for f in (status, slug) if f) or "no filter"
