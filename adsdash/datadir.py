@@ -45,18 +45,24 @@ def prepare_folder(path: Path) -> Path:
     return path
 
 
+def create_private(path: Path) -> None:
+    """Create `path` empty and 0600, in one exclusive step: FileExistsError if anything is there.
+    The only place a file of ours is opened and closed outside SQLite, and safe: O_EXCL makes a
+    new inode, which no SQLite connection of this process (or any) can hold yet."""
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW, 0o600)
+    os.close(fd)
+
+
 def prepare_file(path: Path) -> Path:
-    """Create `path` (0600) if it does not exist, in one exclusive step, then check it by path.
-    Never opens an existing file: it may be a database another connection of ours holds."""
+    """Create `path` (0600) if it does not exist, then check it by path. Never opens an existing
+    file: it may be a database another connection of ours holds."""
     prepare_folder(path.parent)
     try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW, 0o600)
+        create_private(path)
     except FileExistsError:
         pass
     except OSError as exc:
         raise DataDirError(f"cannot create {path}: {exc.strerror or exc}") from None
-    else:
-        os.close(fd)  # a new, empty file: no connection can hold it yet
     check_file(path)
     for suffix in ("-wal", "-shm", "-journal"):  # SQLite's companions carry the data too
         companion = path.with_name(path.name + suffix)

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from adsdash import chunks, timefmt
 from adsdash.chunks import Chunk, Line
-from adsdash.datadir import DataDirError, prepare_file
+from adsdash.datadir import DataDirError, create_private, prepare_file
 from adsdash.processes import same_process, start_ticks
 
 if TYPE_CHECKING:  # imported where used: reading and submitting jobs never need it (~70 ms to import)
@@ -524,8 +524,7 @@ class Store:
 
     def backup(self, dest: Path) -> None:
         """A consistent copy while others read and write (SQLite's online backup)."""
-        fd = os.open(dest, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)  # a new file: job output is private
-        os.close(fd)
+        create_private(dest)  # a new file (job output is private), never one of ours: see datadir
         target = sqlite3.connect(dest)
         try:
             self._conn().backup(target)
