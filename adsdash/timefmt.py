@@ -31,14 +31,6 @@ def duration(seconds: float | None) -> str:
 
 
 def ago(value: str | datetime | None, now: datetime) -> str:
-    """Age of a stored UTC time against `now` (aware), e.g. `5m12s ago`."""
-    moment = parse(value) if isinstance(value, str) or value is None else value
-    if moment is None:
-        return "—"
-    return f"{duration((now - moment).total_seconds())} ago"
-
-
-def ago_coarse(value: str | datetime | None, now: datetime) -> str:
     """`just now`, `5m ago`, `2h ago`, `3d ago`: an age for a table that should not change
     every second (each change redraws it)."""
     moment = parse(value) if isinstance(value, str) or value is None else value

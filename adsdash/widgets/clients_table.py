@@ -108,9 +108,9 @@ def _job_cell(job: Job | None, now: datetime) -> tuple[Cell, float | None]:
     if job.status == "started":
         moment, age = job.started_at, f"{timefmt.duration(job.elapsed(now))}"
     elif job.status == "queued":  # ages in minutes: a table that changes every second redraws every second
-        moment, age = job.queued_at, timefmt.ago_coarse(job.queued_at, now)
+        moment, age = job.queued_at, timefmt.ago(job.queued_at, now)
     else:
-        moment, age = job.finished_at or job.queued_at, timefmt.ago_coarse(job.finished_at or job.queued_at, now)
+        moment, age = job.finished_at or job.queued_at, timefmt.ago(job.finished_at or job.queued_at, now)
     stamp = timefmt.parse(moment)
     status = job_status(job.status)
     return (Cell((job.command, None), (" ", None), (job.status, status.tone), (f" {age}", Tone.MUTED)),
