@@ -20,6 +20,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from benchlib import cpu_seconds
+
 from adsdash.config import load_settings
 from adsdash.engine import Engine
 
@@ -62,11 +64,6 @@ def wait_job(engine: Engine, job_id: int, timeout: float = 120):
 def dispatch_ms(engine: Engine, slug: str) -> float:
     job = wait_job(engine, engine.submit("validate", slug).id)
     return (datetime.fromisoformat(job.started_at) - datetime.fromisoformat(job.queued_at)).total_seconds() * 1000
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:

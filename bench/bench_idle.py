@@ -21,6 +21,8 @@ import threading
 import time
 from pathlib import Path
 
+from benchlib import cpu_seconds, drain
+
 BARE_APP = """
 from textual.app import App
 from textual.widgets import DataTable, Footer
@@ -35,20 +37,6 @@ class Bare(App):
             table.add_row(f"client {i}", f"slug-{i}", "fresh")
 Bare().run()
 """
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def drain(fd: int) -> None:
-    while True:
-        try:
-            if not os.read(fd, 65536):
-                return
-        except OSError:
-            return
 
 
 def idle_percent(argv: list[str], env: dict[str, str], settle: float, seconds: float) -> float:

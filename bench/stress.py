@@ -25,6 +25,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from benchlib import drain
+
 HERE = Path(__file__).parent
 LINES_PER_JOB = 20
 SUBMITTER = textwrap.dedent("""
@@ -68,7 +70,7 @@ def run(root: Path, env: dict[str, str], starts: Path, args) -> int:
     app_pid, master = pty.fork()
     if app_pid == 0:
         os.execve(sys.executable, [sys.executable, "-m", "adsdash"], env)
-    threading.Thread(target=_drain, args=(master,), daemon=True).start()
+    threading.Thread(target=drain, args=(master,), daemon=True).start()
     done = threading.Event()
     kills = 0
 
@@ -106,15 +108,6 @@ def run(root: Path, env: dict[str, str], starts: Path, args) -> int:
     _stop_all(store_path, workers)
     report(store_path, starts, submitted, kills, health_runs, submit_seconds, time.monotonic() - started, drained)
     return 0
-
-
-def _drain(fd: int) -> None:
-    while True:
-        try:
-            if not os.read(fd, 65536):
-                return
-        except OSError:
-            return
 
 
 def _connect(path: Path) -> sqlite3.Connection:
