@@ -387,3 +387,18 @@ async def test_a_slow_first_read_does_not_hold_the_screen_back(live_sandbox_sett
             assert screen.table.row_count == 30
     finally:
         release.set()  # a failed assert must not leave reader threads waiting
+
+
+async def test_a_refresh_reads_again_only_when_the_folder_or_the_jobs_changed(app, ads_dir):
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await loaded(pilot)
+        await until(pilot, lambda: screen.checks >= 2, 10, "the first refreshes")
+        reads, checks = screen.loaded, screen.checks
+        await until(pilot, lambda: screen.checks >= checks + 3, 10, "three quiet refreshes")
+        assert screen.loaded == reads  # nothing changed: looked, did not read
+        state_file = next((ads_dir / "state").glob("*.json"))
+        state_file.write_text(state_file.read_text() + " ")  # a file changed: read again
+        await until(pilot, lambda: screen.loaded > reads, 10, "a read after the file changed")
+        reads = screen.loaded
+        job = app.submit_job("validate", "priority-roofing")  # a job: read again
+        await until(pilot, lambda: screen.loaded > reads and app.engine.store.job(job.id).ended, 20, "a read")

@@ -25,7 +25,7 @@ from adsdash.screens.base import AdsdashScreen
 from adsdash.screens.client_detail import ClientDetailScreen
 from adsdash.screens.dialogs import ConfirmDialog, RepairDialog, ReportDialog
 from adsdash.screens.reports import ReportsScreen
-from adsdash.store import Job, iso
+from adsdash.store import Job, WorkerInfo, iso
 from adsdash.widgets.clients_table import ORDERS, ClientRow, ClientsTable, build_rows
 from adsdash.widgets.job_log import JobLog
 from adsdash.widgets.summary_bar import Summary, SummaryBar, summarize
@@ -56,18 +56,21 @@ class ClientsData:
     fingerprint: tuple = ()  # of the folder and the jobs: the next read is skipped while it holds
 
 
-def changes(app: AdsdashApp, since: ClientsData) -> tuple | None:
-    """The folder's and the store's fingerprint if they changed since that read (or it is old);
-    None: nothing to read again. Costs a scandir and one indexed query."""
+def changes(app: AdsdashApp, since: ClientsData) -> tuple[tuple, list[WorkerInfo]] | None:
+    """The folder's and the store's fingerprint, and the live workers, if anything changed since
+    that read (or it is old); None: nothing to read again. Costs a scandir and two small queries."""
     engine = app.engine
-    fingerprint = (engine.workspace.stamp(), engine.store.activity(),
-                   tuple(w.id for w in engine.store.live_workers()), app.starting_worker())
+    live = engine.store.live_workers()
+    fingerprint = (engine.workspace.stamp(), engine.store.activity(), tuple(w.id for w in live),
+                   app.starting_worker())
     if fingerprint == since.fingerprint and time.monotonic() - since.taken < FULL_READ_SECONDS:
         return None
-    return fingerprint
+    return fingerprint, live
 
 
-def read_clients(app: AdsdashApp, *, first: bool = False, fingerprint: tuple = ()) -> ClientsData:
+def read_clients(app: AdsdashApp, *, first: bool = False, fingerprint: tuple = (),
+                 live: list[WorkerInfo] | None = None) -> ClientsData:
+    """Everything the screen shows, read once; `live`: the workers, if just read (changes())."""
     engine = app.engine
     now = app.clock()
     clients: list[Client] = []
@@ -78,7 +81,8 @@ def read_clients(app: AdsdashApp, *, first: bool = False, fingerprint: tuple = (
     store = engine.store
     latest, active = store.latest_by_slug(), store.active_by_slug()
     counts = store.counts(since=iso(now - timedelta(hours=24)))
-    summary = summarize((c.freshness.kind for c in clients), counts, live=store.live_workers(),
+    summary = summarize((c.freshness.kind for c in clients), counts,
+                        live=store.live_workers() if live is None else live,
                         read_only=app.read_only, problem=problem, starting=app.starting_worker())
     failed = tuple(store.jobs(status="failed", limit=RECENT_FAILED))
     return ClientsData(build_rows(clients, latest, active, now), {c.slug: c for c in clients}, summary,
@@ -227,8 +231,8 @@ class ClientsScreen(AdsdashScreen):
         since = self.data
 
         def fetch() -> ClientsData | None:
-            fingerprint = changes(self.adsdash, since)
-            return None if fingerprint is None else read_clients(self.adsdash, fingerprint=fingerprint)
+            changed = changes(self.adsdash, since)
+            return None if changed is None else read_clients(self.adsdash, fingerprint=changed[0], live=changed[1])
 
         self.read(fetch, self._apply_changes, group="clients")
 
