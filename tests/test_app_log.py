@@ -123,3 +123,16 @@ async def test_stderr_only_failure_shows_exit_code_and_error(fake_engine, worker
         assert "exit 3" in header(screen) and "fatal: disk full" in header(screen)
         await until(pilot, lambda: screen.job_log.output.shown_lines()[:1] == ["fatal: disk full"], 5)
         assert "┃" in screen.job_log.output.render_line(0).text
+
+
+async def test_a_sleeping_pane_wakes_for_a_job_queued_elsewhere(fake_engine, worker):
+    app = AdsdashApp(fake_engine)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await loaded(pilot)
+        await select(pilot, "ok")
+        await until(pilot, lambda: "ok: no jobs yet" in header(screen), 5)
+        await pilot.pause(1.0)  # nothing moves: the pane's fast tick goes to sleep (on purpose: this waits)
+        job = fake_engine.submit("validate", "ok")  # as the command line or a schedule would, not a key
+        await until(pilot, lambda: f"job {job.id} validate ok" in header(screen) and "finished" in header(screen),
+                    5, "the pane to show the new job")
+        await until(pilot, lambda: "Validation complete for 'ok'" in log_text(screen), 5)

@@ -231,10 +231,11 @@ class JobLog(Vertical):
         return self.query_one(OutputView)
 
     def follow(self, slug: str | None) -> None:
-        self._slug = slug
+        changed, self._slug = slug != self._slug, slug
         if self.watcher is not None:
             self.watcher.follow(slug)
-            self._wake_up()
+            if changed:  # the same client again (every refresh says so) is no news
+                self._wake_up()
 
     def look_now(self) -> None:
         if self.watcher is not None:
