@@ -55,12 +55,19 @@ def fake_engine(fake_settings):
     return Engine(fake_settings)
 
 
+def running_worker(settings):
+    """A real worker (a Huey consumer in this process) for the test's length."""
+    w = Worker(settings, kind="embedded")
+    w.start()
+    try:
+        yield w
+    finally:
+        w.stop()
+
+
 @pytest.fixture
 def worker(fake_settings):
-    w = Worker(fake_settings, kind="embedded")
-    w.start()
-    yield w
-    w.stop()
+    yield from running_worker(fake_settings)
 
 
 def wait_for(predicate, timeout: float = 20.0, interval: float = 0.02):
@@ -333,10 +340,7 @@ def live_sandbox_settings(ads_dir, tmp_path, monkeypatch):
 
 @pytest.fixture
 def sandbox_worker(live_sandbox_settings):
-    w = Worker(live_sandbox_settings, kind="embedded")
-    w.start()
-    yield w
-    w.stop()
+    yield from running_worker(live_sandbox_settings)
 
 
 @pytest.fixture

@@ -47,24 +47,22 @@ def test_clients_screen_light_theme(snap_compare, snapshot_app):
 
 # ---- dialogs over the clients screen ------------------------------------------------------
 
-def test_confirm_dialog(snap_compare, snapshot_app):
+def _dialog_snapshot(snap_compare, snapshot_app, slug: str, key: str, dialog_class, focused: str) -> bool:
     async def run_before(pilot):
         await clients_settled(pilot)
-        await select(pilot, NEVER)
-        dialog = await open_screen(pilot, "i", ConfirmDialog)
-        await until(pilot, lambda: dialog.query_one("#yes").has_focus, 5, "the Yes button focused")
+        await select(pilot, slug)
+        dialog = await open_screen(pilot, key, dialog_class)
+        await until(pilot, lambda: dialog.query_one(focused).has_focus, 5, f"{focused} focused")
 
-    assert snap_compare(snapshot_app(), terminal_size=SIZE, run_before=run_before)
+    return snap_compare(snapshot_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_confirm_dialog(snap_compare, snapshot_app):
+    assert _dialog_snapshot(snap_compare, snapshot_app, NEVER, "i", ConfirmDialog, "#yes")
 
 
 def test_report_scope_dialog(snap_compare, snapshot_app):
-    async def run_before(pilot):
-        await clients_settled(pilot)
-        await select(pilot, REPORTED)
-        dialog = await open_screen(pilot, "g", ReportDialog)
-        await until(pilot, lambda: dialog.query_one("#kinds").has_focus, 5, "the scope list focused")
-
-    assert snap_compare(snapshot_app(), terminal_size=SIZE, run_before=run_before)
+    assert _dialog_snapshot(snap_compare, snapshot_app, REPORTED, "g", ReportDialog, "#kinds")
 
 
 def test_keys_help(snap_compare, snapshot_app):
