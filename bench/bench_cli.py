@@ -31,6 +31,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchlib import row as benchlib_row
+from benchlib import verdict
+
 LINES = 1_000_000
 LINE_BYTES = 80  # without its newline
 # Runs one command in a fresh process and reports its wall time and its peak RSS: the
@@ -54,11 +57,6 @@ def adsdash_argv() -> list[str]:
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def row(name: str, value: str, target: str, ok: bool | None) -> str:
-    verdict = "—" if ok is None else ("ok" if ok else "MISSED")
-    return f"{name:<52} {value:>34}  {target:>22}  {verdict}"
 
 
 def wall(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
@@ -160,6 +158,10 @@ def read_back(argv: list[str], env: dict[str, str], out: Path, runs: int) -> tup
     return walls, rss
 
 
+def row(name: str, value: str, target: str, ok: bool | None) -> str:
+    return benchlib_row(name, value, target, ok, (52, 34, 22))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer runs")
@@ -209,8 +211,7 @@ def main() -> int:
             missed += (ok_wall is False) + (rss > 60)
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    print(f"# {missed} target(s) missed" if missed else "# every target met")
-    return 1 if missed else 0
+    return verdict(missed)
 
 
 if __name__ == "__main__":

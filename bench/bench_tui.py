@@ -28,6 +28,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from benchlib import row, verdict
+
 HERE = Path(__file__).resolve()
 sys.path.insert(0, str(HERE.parents[1]))
 
@@ -268,11 +270,6 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def row(name: str, value: str, target: str, ok: bool | None) -> str:
-    verdict = "—" if ok is None else ("ok" if ok else "MISSED")
-    return f"{name:<58} {value:>22}  {target:>16}  {verdict}"
-
-
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
@@ -336,8 +333,7 @@ def main() -> int:
         print("\n".join(results[first:]), flush=True)
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    print(f"# {missed} target(s) missed" if missed else "# every target met")
-    return 1 if missed else 0
+    return verdict(missed)
 
 
 if __name__ == "__main__":

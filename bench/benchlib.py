@@ -21,3 +21,15 @@ def drain(fd: int) -> None:
                 return
         except OSError:
             return
+
+
+def row(name: str, value: str, target: str, ok: bool | None, widths: tuple[int, int, int] = (58, 22, 16)) -> str:
+    """One figure against its target: `ok`, `MISSED`, or `—` when there is none."""
+    verdict = "—" if ok is None else ("ok" if ok else "MISSED")
+    return f"{name:<{widths[0]}} {value:>{widths[1]}}  {target:>{widths[2]}}  {verdict}"
+
+
+def verdict(missed: int) -> int:
+    """Print the last line of a bench and return its exit status."""
+    print(f"# {missed} target(s) missed" if missed else "# every target met")
+    return 1 if missed else 0
