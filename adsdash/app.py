@@ -92,7 +92,7 @@ class AdsdashApp(App[int]):
 
     def submit_job(self, command: str, slug: str, **params: str | None) -> Job | None:
         """Validate, store and enqueue, exactly as `adsdash run` does; say what happened."""
-        job = self._act(lambda: self.engine.submit(command, slug, **params), "not queued")
+        job = self._act(lambda: self.engine.submit(command, slug, origin="app", **params), "not queued")
         if job is not None:
             self.notify(one_line(f"job {job.id} queued: {job.command} {job.slug}"), title="Queued", markup=False)
         return job
@@ -104,7 +104,7 @@ class AdsdashApp(App[int]):
         return job
 
     def retry_job(self, job_id: int) -> Job | None:
-        return self._act(lambda: self.engine.retry(job_id), "not queued")
+        return self._act(lambda: self.engine.retry(job_id, origin="app"), "not queued")
 
     def _act(self, action: Callable[[], Job], failed: str) -> Job | None:
         """Run an engine action; a refusal or store trouble is said on screen, never raised."""

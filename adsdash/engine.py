@@ -53,6 +53,14 @@ def find_cli(cli_command: str, cwd: Path | str) -> str:
     return found
 
 
+class AlreadyQueued(RequestError):
+    """The client already has this command queued or running (a sweep's `once`)."""
+
+    def __init__(self, job: Job):
+        super().__init__(f"{job.command} is already {job.status} for {job.slug} (job {job.id})")
+        self.job = job
+
+
 def _not_run(job_id: int) -> None:
     raise RuntimeError("jobs run in a worker, not where they are enqueued")
 
@@ -101,19 +109,25 @@ class Engine:
         return request, argv
 
     def submit(self, command: str, slug: str, *, start: str | None = None, end: str | None = None,
-               scope: str | None = None) -> Job:
+               scope: str | None = None, origin: str = "shell", once: bool = False) -> Job:
+        """Validate, store and enqueue one job. `origin`: through what it was asked (app, shell,
+        schedule NAME). `once`: refuse (AlreadyQueued) when the client has the same command
+        queued or running, so a repeated sweep queues nothing twice."""
         request, argv = self.build(command, slug, start=start, end=end, scope=scope)
-        user, origin = requester()
-        job = self.store.create_job(
+        user, address = requester()
+        job, created = self.store.create_job_unless_active(
             slug=request.slug, command=request.command, args=dict(request.args), argv=argv,
-            cwd=str(Path(self.settings.ads_sync_path).resolve()), requested_by=user, requested_from=origin,
+            cwd=str(Path(self.settings.ads_sync_path).resolve()), requested_by=user, requested_from=address,
+            origin=origin, unless_active=once,
         )
+        if not created:
+            raise AlreadyQueued(job)
         self._task(job.id)
         return job
 
-    def retry(self, job_id: int) -> Job:
+    def retry(self, job_id: int, *, origin: str = "shell") -> Job:
         job = self.job_or_error(job_id)
-        return self.submit(job.command, job.slug, **self.stored_args(job))
+        return self.submit(job.command, job.slug, origin=origin, **self.stored_args(job))
 
     def rebuild(self, job: Job) -> tuple[JobRequest, list[str]]:
         """A stored job's request and argv, checked again as at submit (a row is data, and may

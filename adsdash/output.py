@@ -187,7 +187,7 @@ class Printer:
                 ("elapsed", timefmt.duration(job.elapsed())), ("exit code", job.exit_code),
                 ("result", job.result), ("error", job.error), ("lines", job.line_count),
                 *([("output", job.output_note)] if job.output_note else []),
-                ("asked by", " from ".join(x for x in (job.requested_by, job.requested_from) if x))]
+                ("asked by", job.asked)]
         self.table(["", ""], rows, data=None)
 
     def jobs(self, jobs: list[Job]) -> None:

@@ -39,7 +39,7 @@ STATUSES = (QUEUED, STARTED, FINISHED, FAILED, CANCELLED)
 ENDED = (FINISHED, FAILED, CANCELLED)
 HEARTBEAT_SECONDS = 2.0
 WORKER_TIMEOUT_SECONDS = 15.0  # a worker silent this long is gone
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 class StoreError(Exception):
@@ -89,6 +89,7 @@ class Job:
     cancel_requested: bool
     parked: bool
     output_note: str | None  # what happened to the output when the store could not take it
+    origin: str | None  # through what it was asked: app, shell, schedule NAME (None: before schema 4)
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Job:
@@ -104,6 +105,14 @@ class Job:
     @property
     def ended(self) -> bool:
         return self.status in ENDED
+
+    @property
+    def asked(self) -> str:
+        """`ana from 10.0.0.5 via app`: who asked, from where (SSH), through what."""
+        text = self.requested_by or "?"
+        if self.requested_from:
+            text += f" from {self.requested_from}"
+        return text + (f" via {self.origin}" if self.origin else "")
 
     def elapsed(self, now: datetime | None = None) -> float | None:
         """Seconds run so far (or in all, once ended); None before it starts."""
@@ -263,6 +272,8 @@ class Store:
                     db.execute(f"alter table {table} add column {column}")
             if version < 3:
                 chunks.migrate_from_lines(db.conn)
+            if version < 4:
+                db.execute("alter table jobs add column origin text")  # app, shell, schedule NAME
             db.execute(f"pragma user_version = {SCHEMA_VERSION}")
 
     @staticmethod
@@ -293,17 +304,33 @@ class Store:
 
     # -- jobs --------------------------------------------------------------
 
-    def create_job(self, *, slug: str, command: str, args: dict[str, str], argv: Sequence[str],
-                   cwd: str, requested_by: str | None = None, requested_from: str | None = None) -> Job:
+    def create_job(self, *, slug: str, command: str, args: dict[str, str], argv: Sequence[str], cwd: str,
+                   requested_by: str | None = None, requested_from: str | None = None,
+                   origin: str | None = None) -> Job:
+        return self.create_job_unless_active(slug=slug, command=command, args=args, argv=argv, cwd=cwd,
+                                             requested_by=requested_by, requested_from=requested_from,
+                                             origin=origin, unless_active=False)[0]
+
+    def create_job_unless_active(self, *, slug: str, command: str, args: dict[str, str], argv: Sequence[str],
+                                 cwd: str, requested_by: str | None, requested_from: str | None,
+                                 origin: str | None, unless_active: bool = True) -> tuple[Job, bool]:
+        """The new job and True; or the client's queued or running job of the same command and
+        False, when there is one (checked and inserted in one transaction: two sweeps at once
+        still queue one)."""
         with self._write() as conn:
+            if unless_active:
+                row = conn.execute("select * from jobs where slug = ? and command = ? and status in (?, ?)"
+                                   " order by id limit 1", (slug, command, QUEUED, STARTED)).fetchone()
+                if row is not None:
+                    return Job.from_row(row), False
             cur = conn.execute(
-                "insert into jobs (slug, command, args, argv, cwd, status, queued_at, requested_by, requested_from)"
-                " values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "insert into jobs (slug, command, args, argv, cwd, status, queued_at, requested_by, requested_from,"
+                " origin) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (slug, command, json.dumps(args), json.dumps(list(argv)), cwd, QUEUED, self._now(),
-                 requested_by, requested_from),
+                 requested_by, requested_from, origin),
             )
             row = conn.execute("select * from jobs where id = ?", (cur.lastrowid,)).fetchone()
-        return Job.from_row(row)
+        return Job.from_row(row), True
 
     def job(self, job_id: int) -> Job | None:
         row = self._conn().execute("select * from jobs where id = ?", (job_id,)).fetchone()

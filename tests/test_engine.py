@@ -13,6 +13,7 @@ import pytest
 from conftest import FAKE_CLI, wait_ended, wait_for
 
 from adsdash.catalogue import RequestError
+from adsdash.engine import AlreadyQueued
 from adsdash.processes import pid_alive
 from adsdash.store import CANCELLED, FAILED, FINISHED, QUEUED, STARTED
 from adsdash.tasks.worker import Worker
@@ -137,6 +138,20 @@ def test_bad_input_is_refused_and_nothing_is_queued(fake_engine, command, slug, 
     with pytest.raises(RequestError, match=message):
         fake_engine.submit(command, slug, **params)
     assert fake_engine.store.jobs() == []
+
+
+def test_once_refuses_a_second_job_of_the_same_command_and_records_the_origin(fake_engine):
+    first = fake_engine.submit("validate", "ok", origin="schedule morning")
+    with pytest.raises(AlreadyQueued, match=f"validate is already queued for ok \\(job {first.id}\\)"):
+        fake_engine.submit("validate", "ok", once=True)
+    other = fake_engine.submit("append", "ok", once=True)  # another command is not a duplicate
+    again = fake_engine.submit("validate", "ok")  # without `once`, a person may queue it twice
+    assert [j.id for j in fake_engine.store.jobs()] == [again.id, other.id, first.id]
+    assert fake_engine.store.job(first.id).origin == "schedule morning"
+    assert fake_engine.store.job(first.id).asked.endswith(" via schedule morning")
+    fake_engine.cancel(first.id)
+    fake_engine.cancel(again.id)
+    assert fake_engine.submit("validate", "ok", once=True).id > again.id  # none active: queued
 
 
 def test_cancel_a_queued_job_never_starts_it(fake_engine, fake_settings):

@@ -38,11 +38,10 @@ def facts_table(job: Job, now) -> Group:
         pairs.add_column(style="bold", no_wrap=True, min_width=9)
         pairs.add_column(ratio=1)
     exit_text = "—" if job.exit_code is None else str(job.exit_code)
-    asked = (job.requested_by or "?") + (f" from {job.requested_from}" if job.requested_from else " (local)")
     status = status_text(job)
     status.append(f"   exit {exit_text}", style="")
     pairs.add_row("Job", _value(f"{job.id}  {job.command} {job.slug}"), "Status", status)
-    pairs.add_row("Arguments", _value(args_text(job.args) or "none"), "Asked by", _value(asked))
+    pairs.add_row("Arguments", _value(args_text(job.args) or "none"), "Asked by", _value(job.asked))
     pairs.add_row("Queued", _value(timefmt.local(job.queued_at)), "Started", _value(timefmt.local(job.started_at)))
     pairs.add_row("Finished", _value(timefmt.local(job.finished_at)),
                   "Elapsed", _value(timefmt.duration(job.elapsed(now))))
