@@ -6,13 +6,14 @@ import sqlite3
 import time
 from collections.abc import Callable
 from datetime import datetime
+from typing import Unpack
 
 from textual import work
 from textual.app import App
 from textual.binding import Binding
 
 from adsdash import look
-from adsdash.catalogue import RequestError
+from adsdash.catalogue import JobParams, RequestError
 from adsdash.engine import Engine
 from adsdash.sanitize import one_line
 from adsdash.screens.base import READ_ONLY
@@ -90,7 +91,7 @@ class AdsdashApp(App[int]):
         """Say on screen why an action did not happen. Outside text is fine: never markup."""
         self.notify(one_line(message), title="Refused", severity="error", markup=False, timeout=8)
 
-    def submit_job(self, command: str, slug: str, **params: str | None) -> Job | None:
+    def submit_job(self, command: str, slug: str, **params: Unpack[JobParams]) -> Job | None:
         """Validate, store and enqueue, exactly as `adsdash run` does; say what happened."""
         job = self._act(lambda: self.engine.submit(command, slug, origin="app", **params), "not queued")
         if job is not None:

@@ -11,6 +11,7 @@ import shlex
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TypedDict
 
 
 class RequestError(ValueError):
@@ -133,6 +134,13 @@ def check_scope(text: str, *, today: date | None = None) -> str:
         return scope
     kinds = ", ".join(k.example for k in SCOPE_KINDS)
     raise RequestError(f"scope {_show(text)} is not one of: {kinds}")
+
+
+class JobParams(TypedDict, total=False):
+    """A command's optional arguments, as the engine takes them."""
+    start: str | None
+    end: str | None
+    scope: str | None
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,10 @@ import shutil
 from datetime import date
 from functools import cached_property
 from pathlib import Path
+from typing import Unpack
 
 from adsdash import catalogue
-from adsdash.catalogue import JobRequest, RequestError
+from adsdash.catalogue import JobParams, JobRequest, RequestError
 from adsdash.config import Settings
 from adsdash.store import FINISHED, Clock, Job, Store, system_clock
 from adsdash.workspace import Workspace
@@ -108,12 +109,12 @@ class Engine:
         find_cli(self.settings.cli_command, Path(self.settings.ads_sync_path).resolve())  # not a job that cannot start
         return request, argv
 
-    def submit(self, command: str, slug: str, *, start: str | None = None, end: str | None = None,
-               scope: str | None = None, origin: str = "shell", once: bool = False) -> Job:
+    def submit(self, command: str, slug: str, *, origin: str = "shell", once: bool = False,
+               **params: Unpack[JobParams]) -> Job:
         """Validate, store and enqueue one job. `origin`: through what it was asked (app, shell,
         schedule NAME). `once`: refuse (AlreadyQueued) when the client has the same command
         queued or running, so a repeated sweep queues nothing twice."""
-        request, argv = self.build(command, slug, start=start, end=end, scope=scope)
+        request, argv = self.build(command, slug, **params)
         user, address = requester()
         job, created = self.store.create_job_unless_active(
             slug=request.slug, command=request.command, args=dict(request.args), argv=argv,
@@ -135,14 +136,14 @@ class Engine:
         return self.build(job.command, job.slug, **self.stored_args(job))
 
     @staticmethod
-    def stored_args(job: Job) -> dict[str, str | None]:
+    def stored_args(job: Job) -> JobParams:
         args = job.args if isinstance(job.args, dict) else {}
         unknown = sorted(str(key) for key in set(args) - {"start", "end", "scope"})
         if unknown:
             raise RequestError(f"{job.command} does not take --{unknown[0]}")
         if not all(isinstance(value, str) for value in args.values()):
             raise RequestError(f"job {job.id}: its stored arguments are not text")
-        return dict(args)
+        return JobParams(**args)  # type: ignore[typeddict-item]  # the keys are checked above
 
     def cancel(self, job_id: int) -> Job:
         job, due = self.store.request_cancel(job_id)
