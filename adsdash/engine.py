@@ -11,6 +11,7 @@ import logging
 import os
 import re
 import shutil
+from collections.abc import Iterable
 from datetime import date
 from functools import cached_property
 from pathlib import Path
@@ -123,8 +124,13 @@ class Engine:
         )
         if not created:
             raise AlreadyQueued(job)
-        self._task(job.id)
+        self.enqueue([job.id])
         return job
+
+    def enqueue(self, job_ids: Iterable[int]) -> None:
+        """Hand stored jobs to the workers: the one way in to the queue."""
+        for job_id in job_ids:
+            self._task(job_id)
 
     def retry(self, job_id: int, *, origin: str = "shell") -> Job:
         job = self.job_or_error(job_id)
@@ -147,8 +153,7 @@ class Engine:
 
     def cancel(self, job_id: int) -> Job:
         job, due = self.store.request_cancel(job_id)
-        for next_id in due:
-            self._task(next_id)
+        self.enqueue(due)
         if job is None:
             raise RequestError(f"no job {job_id}")
         return job
