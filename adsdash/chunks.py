@@ -91,16 +91,41 @@ def insert(conn: sqlite3.Connection, job_id: int, chunks: list[Chunk]) -> int:
     return sum(chunk.last_seq - chunk.first_seq + 1 for chunk in chunks)
 
 
-def iter_lines(conn: sqlite3.Connection, job_id: int, after: int, stream: str | None = None) -> Iterator[Line]:
-    """Lines with seq > after, in order (of one stream, if given), read chunk by chunk."""
+def _rows(conn: sqlite3.Connection, job_id: int, after: int, stream: str | None) -> sqlite3.Cursor:
+    """(first_seq, last_seq, t, stream, data) of the chunks holding lines with seq > after, in order."""
     # Seek by the primary key: the chunk holding `after + 1` is the last one starting at or before it.
-    sql = ("select first_seq, t, stream, data from chunks where job_id = ?1 and first_seq >= coalesce("
+    sql = ("select first_seq, last_seq, t, stream, data from chunks where job_id = ?1 and first_seq >= coalesce("
            "(select max(first_seq) from chunks where job_id = ?1 and first_seq <= ?2), 0) and last_seq > ?3")
     params: list[object] = [job_id, after + 1, after]
     if stream:
         sql += " and stream = ?4"
         params.append(stream)
-    for first, t, chunk_stream, data in conn.execute(sql + " order by first_seq", params):
+    return conn.execute(sql + " order by first_seq", params)
+
+
+def iter_chunks(conn: sqlite3.Connection, job_id: int, after: int, stream: str | None = None) -> Iterator[Chunk]:
+    """The lines with seq > after as whole chunks (the first one cut to start after `after`):
+    for reading a job's output back at the speed of the disk, without an object per line."""
+    for row in map(Chunk._make, _rows(conn, job_id, after, stream)):
+        if row.first_seq > after:
+            yield row
+            continue
+        start = after + 1 - row.first_seq
+        if isinstance(row.data, str):
+            data: str | bytes = "\n".join(row.data.split("\n")[start:])
+        else:
+            data = b"\n".join(row.data.split(b"\n")[start:])
+        yield row._replace(first_seq=after + 1, data=data)
+
+
+def texts_of(data: str | bytes) -> list[str]:
+    """A chunk's lines as text (lines that are not UTF-8 decoded with replacement)."""
+    return data.split("\n") if isinstance(data, str) else data.decode("utf-8", "replace").split("\n")
+
+
+def iter_lines(conn: sqlite3.Connection, job_id: int, after: int, stream: str | None = None) -> Iterator[Line]:
+    """Lines with seq > after, in order (of one stream, if given), read chunk by chunk."""
+    for first, _last, t, chunk_stream, data in _rows(conn, job_id, after, stream):
         texts = _texts(data)
         start = max(0, after + 1 - first)
         count = len(texts) - start

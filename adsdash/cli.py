@@ -338,7 +338,7 @@ def _result(engine: Engine, args, out: Printer) -> int:
     job = engine.store.job(args.id)
     if job is None:
         raise NotFound(f"no job {args.id}")
-    out.result(job, _pages(engine.store, job.id, "stdout"), _pages(engine.store, job.id, "stderr"))
+    out.result(job, engine.store.chunks(job.id, stream="stdout"), engine.store.chunks(job.id, stream="stderr"))
     return 0
 
 
@@ -355,8 +355,11 @@ def _logs(engine: Engine, args, out: Printer) -> int:
         raise NotFound(f"no job {args.id}")
     if args.follow:
         return _follow(engine, args.id, out, raw=args.raw)
-    for page in _pages(engine.store, args.id):
-        out.output(page, raw=args.raw)
+    if out.json_mode:
+        for page in _pages(engine.store, args.id):
+            out.output(page, raw=args.raw)
+    else:
+        out.chunks(engine.store.chunks(args.id), raw=args.raw)
     return 0
 
 

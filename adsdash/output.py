@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from adsdash import sanitize, timefmt
+from adsdash.chunks import Chunk, texts_of
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -196,27 +197,26 @@ class Printer:
         self.table(["id", "client", "command", "status", "queued", "elapsed", "exit", "result / error"], rows,
                    data=[j.to_dict() for j in jobs])
 
-    def result(self, job: Job, stdout: Iterable[Sequence[Line]], stderr: Iterable[Sequence[Line]]) -> None:
-        """The job, then its stdout and its stderr, each given page by page and printed as it
+    def result(self, job: Job, stdout: Iterable[Chunk], stderr: Iterable[Chunk]) -> None:
+        """The job, then its stdout and its stderr, each given chunk by chunk and printed as it
         comes: a million-line job never sits in memory whole. The JSON is what `dump` would
         write for the whole object, each stream one string of its lines joined by newlines."""
         if not self.json_mode:
             self._say(f"job {job.id} {job.status}, exit code {job.exit_code}", whole="bold")
-            for name, pages in (("stdout", stdout), ("stderr", stderr)):
+            for name, pieces in (("stdout", stdout), ("stderr", stderr)):
                 self._say(f"--- {name} ---", whole="dim")
-                for page in pages:
-                    self._clean_lines(page)
-            sys.stdout.flush()
+                self.chunks(pieces, raw=False)
             return
         write = sys.stdout.write
         write("{\n")
         for key, value in (("job_id", job.id), ("status", job.status), ("exit_code", job.exit_code)):
             write(f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=True)},\n")
-        for key, pages in (("stdout", stdout), ("stderr", stderr)):
+        for key, pieces in (("stdout", stdout), ("stderr", stderr)):
             write(f'  "{key}": "')
             joiner = ""
-            for page in pages:  # the page's lines as one string body, escaped exactly as in the whole string
-                write(joiner + encode_basestring_ascii("\n".join(_texts(page)))[1:-1])
+            for piece in pieces:  # the chunk's lines as one string body, escaped exactly as in the whole string
+                data = piece.data if isinstance(piece.data, str) else piece.data.decode("utf-8", "replace")
+                write(joiner + encode_basestring_ascii(data)[1:-1])
                 joiner = "\\n"
             write('",\n')
         write(f'  "result": {json.dumps(job.result, ensure_ascii=True)},\n'
@@ -224,37 +224,34 @@ class Printer:
         sys.stdout.flush()
 
     def output(self, lines: list[Line], *, raw: bool) -> None:
-        """A job's lines as they are printed by `logs` and `--follow`."""
+        """A job's lines as they are printed by `--follow` (and by `logs --json`)."""
         if self.json_mode:
             sys.stdout.write("".join(json.dumps({"seq": line.seq, "t": line.t, "stream": line.stream,
                                                  "text": line.as_text}, ensure_ascii=True) + "\n" for line in lines))
-        elif raw:  # the exact bytes stored, each line ended by a newline, a page in one write
-            sys.stdout.flush()  # what was written as text goes first
-            texts = [line.text for line in lines]
-            if len(strs := [text for text in texts if isinstance(text, str)]) == len(texts):
-                page = "\n".join(strs).encode("utf-8", "surrogateescape")
-            else:
-                page = b"\n".join(text if isinstance(text, bytes) else text.encode("utf-8", "surrogateescape")
-                                  for text in texts)
-            if texts:
-                sys.stdout.buffer.write(page + b"\n")
-        else:
-            self._clean_lines(lines)
-        sys.stdout.flush()
+            sys.stdout.flush()
+        elif lines:
+            self.chunks([Chunk(lines[0].seq, lines[-1].seq, 0.0, "", _joined(line.text for line in lines))], raw=raw)
 
-    def _clean_lines(self, lines: Sequence[Line]) -> None:
-        """A page of a job's lines, each cleaned (sanitize.plain, or keep_colour for a terminal),
-        in one write. A page of printable ASCII, what nearly all output is, has nothing to clean:
-        there sanitize changes only control characters (C0 and DEL), which one pass over the
-        page's bytes in C rules out. Any other page is cleaned line by line."""
-        texts = _texts(lines)
-        page = "\n".join(texts)
-        if page.isascii() and not page.encode("ascii").translate(None, _PRINTABLE_ASCII_OR_NEWLINE) \
-                and page.count("\n") == len(texts) - 1:  # and no line holds a newline of its own
-            sys.stdout.write(page + "\n")
-            return
-        clean = sanitize.keep_colour if sys.stdout.isatty() else sanitize.plain
-        sys.stdout.write("".join(clean(text) + "\n" for text in texts))
+    def chunks(self, pieces: Iterable[Chunk], *, raw: bool) -> None:
+        """A job's output as `logs` prints it, a stored chunk (up to 256 KB of lines) per write.
+        `raw`: the exact bytes stored, each line ended by a newline. Else each line cleaned
+        (sanitize.plain, or keep_colour for a terminal); a chunk of printable ASCII, what nearly
+        all output is, has nothing to clean: there sanitize changes only control characters
+        (C0 and DEL), which one pass over the chunk's bytes in C rules out."""
+        sys.stdout.flush()  # what was written as text goes first
+        buffer = sys.stdout.buffer
+        clean = None
+        for piece in pieces:
+            data = piece.data
+            if raw:
+                buffer.write((data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data) + b"\n")
+            elif isinstance(data, str) and data.isascii() and \
+                    not data.encode("ascii").translate(None, _PRINTABLE_ASCII_OR_NEWLINE):
+                buffer.write(data.encode("ascii") + b"\n")
+            else:
+                clean = clean or (sanitize.keep_colour if sys.stdout.isatty() else sanitize.plain)
+                buffer.write("".join(clean(text) + "\n" for text in texts_of(data)).encode("utf-8", "replace"))
+        buffer.flush()
 
     def job_end(self, job: Job) -> None:
         if not self.json_mode:
@@ -273,9 +270,12 @@ class Printer:
 _PRINTABLE_ASCII_OR_NEWLINE = bytes(range(0x20, 0x7F)) + b"\n"
 
 
-def _texts(lines: Iterable[Line]) -> list[str]:
-    """Each line's as_text, without a property call per line of a million."""
-    return [text if isinstance(text := line.text, str) else text.decode("utf-8", "replace") for line in lines]
+def _joined(texts: Iterable[str | bytes]) -> str | bytes:
+    """Lines as one chunk's data: text when all are text, else the exact bytes."""
+    texts = list(texts)
+    if all(isinstance(text, str) for text in texts):
+        return "\n".join(texts)  # type: ignore[arg-type]  # all str, checked above
+    return b"\n".join(text if isinstance(text, bytes) else text.encode("utf-8", "surrogateescape") for text in texts)
 
 
 def _args(job: Job) -> list[str]:

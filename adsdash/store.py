@@ -492,6 +492,10 @@ class Store:
         found = chunks.iter_lines(self._conn(), job_id, after, stream)
         return list(found if limit is None else islice(found, limit))
 
+    def chunks(self, job_id: int, *, after: int = 0, stream: str | None = None) -> Iterator[Chunk]:
+        """The lines with seq > after as whole chunks, for reading a job's output back fast."""
+        return chunks.iter_chunks(self._conn(), job_id, after, stream)
+
     def lines_cut(self, job_id: int, *, after: int, limit: int, max_bytes: int) -> list[tuple[Line, int]]:
         """Like lines(), each with its size in bytes; a line over max_bytes comes cut (as bytes),
         so a page of megabyte lines does not become a gigabyte of Text."""

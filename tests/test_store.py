@@ -82,3 +82,22 @@ def test_embedded_worker_leaves_signal_handlers_alone(fake_settings):
     finally:
         w.stop()
     assert {s: signal.getsignal(s) for s in before} == before
+
+
+def test_chunks_read_back_from_any_line_are_the_lines(tmp_path):
+    """store.chunks (what `logs` and `result` print) holds exactly the lines store.lines gives,
+    from any starting line, cut inside a chunk, text or bytes, and of one stream."""
+    from adsdash.chunks import make_chunk, texts_of
+
+    store = Store(tmp_path / "jobs.db")
+    job = new_job(store)
+    store.append_chunks(job.id, [make_chunk(1, 3, 1.0, "stdout", b"one\ntwo\nthree"),
+                                 make_chunk(4, 2, 2.0, "stderr", b"bad \xff\nworse"),
+                                 make_chunk(6, 2, 3.0, "stdout", b"six\nseven")])
+    for after in range(8):
+        for stream in (None, "stdout", "stderr"):
+            lines = [line.as_text for line in store.lines(job.id, after=after, stream=stream)]
+            pieces = list(store.chunks(job.id, after=after, stream=stream))
+            assert [text for piece in pieces for text in texts_of(piece.data)] == lines, (after, stream)
+            assert [piece.first_seq for piece in pieces][:1] == [line.seq for line in
+                                                                 store.lines(job.id, after=after, stream=stream)][:1]
