@@ -10,8 +10,8 @@ import sys
 import pytest
 
 from adsdash import sanitize
-from adsdash.output import Printer
 from adsdash.chunks import Chunk
+from adsdash.output import Printer
 from adsdash.store import Job, Line
 
 ASCII = [chr(code) for code in range(128)]
