@@ -1,124 +1,31 @@
-"""The Huey instance on SQLite, with a wake-up so an idle worker starts a job at once.
+"""The worker's Huey instance on SQLite, with a wake-up so an idle worker starts a job at once.
+
+Jobs reach Huey in the worker only: the command line and the app store a job (marked not yet
+handed over) and wake the workers (wake.py), which costs them neither Huey's import nor its
+queue's writes. Each dequeue first *adopts* the stored jobs not yet handed over (one
+transaction decides which worker hands each one over), then takes a task from Huey's queue.
 
 Huey's consumer polls a non-blocking storage with a back-off of up to 10 s. Redis and
 Postgres storages block in dequeue() instead; this storage does the same by waiting on a
-wake-up: every live worker process keeps a named pipe (FIFO) in `wake_dir`, and enqueue
-writes a byte to each. The task table stays the source of truth; the wait has a bound,
-so a lost wake-up costs at most `wait_seconds`.
+wake-up. The job store stays the source of truth; the wait has a bound, so a lost wake-up
+costs at most `wait_seconds`.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import select
-import threading
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 from huey import Huey
 from huey.storage import SqliteStorage
 
-from adsdash.datadir import DataDirError, open_fifo_for_writing, prepare_file, prepare_folder
+from adsdash.datadir import DataDirError, prepare_file
 from adsdash.store import StoreError
+from adsdash.tasks.wake import WakeListener, wake_all
 
 log = logging.getLogger(__name__)
 TASK_NAME = "adsdash.run_job"
-
-
-class WakeListener:
-    """A FIFO that other processes write to; wakes this process's waiting dequeues."""
-
-    def __init__(self, wake_dir: Path):
-        prepare_folder(wake_dir)
-        name = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        # Made under a name wake_all ignores, opened, then renamed: a FIFO with no reader yet
-        # would look abandoned to another process's wake_all, which removes those.
-        making = wake_dir / f"{name}.new"
-        os.mkfifo(making, 0o600)
-        self._read_fd = os.open(making, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
-        # Holding a write end ourselves keeps the FIFO from reporting EOF forever.
-        self._keep_fd = os.open(making, os.O_WRONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
-        self.path = wake_dir / f"{name}.fifo"
-        os.rename(making, self.path)
-        self._cond = threading.Condition()
-        self._generation = 0
-        self._closed = False
-        self._thread = threading.Thread(target=self._listen, name="adsdash-wake", daemon=True)
-        self._thread.start()
-
-    @property
-    def generation(self) -> int:
-        with self._cond:
-            return self._generation
-
-    def notify(self) -> None:
-        with self._cond:
-            self._generation += 1
-            self._cond.notify_all()
-
-    def wait(self, since: int, timeout: float) -> bool:
-        """Wait until a wake-up newer than `since`, or the timeout. True if woken."""
-        with self._cond:
-            return self._cond.wait_for(lambda: self._generation != since or self._closed, timeout)
-
-    def _listen(self) -> None:
-        poller = select.poll()
-        poller.register(self._read_fd, select.POLLIN)
-        while not self._closed:
-            if not poller.poll(500):
-                continue
-            try:
-                while os.read(self._read_fd, 4096):
-                    pass
-            except BlockingIOError:
-                pass
-            except OSError as exc:
-                if not self._closed:  # else close() shut the pipe under us: the normal end
-                    log.error("wake-up pipe failed: %s", exc)
-                return
-            self.notify()
-
-    def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-        self._thread.join(timeout=2)
-        for fd in (self._read_fd, self._keep_fd):
-            os.close(fd)
-        self.path.unlink(missing_ok=True)
-
-
-def wake_all(wake_dir: Path) -> int:
-    """Write a byte to every live listener's FIFO; remove the ones nobody reads."""
-    woken = 0
-    try:
-        names = os.listdir(wake_dir)
-    except FileNotFoundError:
-        return 0
-    for name in names:
-        if not name.endswith(".fifo"):
-            continue
-        path = wake_dir / name
-        try:
-            fd = open_fifo_for_writing(path)
-        except OSError as exc:
-            log.warning("cannot wake %s: %s", path, exc)
-            continue
-        if fd is None:  # no reader: its process is gone
-            path.unlink(missing_ok=True)
-            continue
-        try:
-            os.write(fd, b".")
-            woken += 1
-        except BlockingIOError:
-            woken += 1  # the pipe is full of wake-ups already
-        except OSError as exc:  # its reader went between open and write (EPIPE): the task is queued anyway
-            log.info("cannot wake %s: %s", path, exc)
-        finally:
-            os.close(fd)
-    return woken
 
 
 class WakingSqliteStorage(SqliteStorage):
@@ -128,6 +35,7 @@ class WakingSqliteStorage(SqliteStorage):
         self.wake_dir = Path(wake_dir)
         self.wait_seconds = wait_seconds
         self.listener: WakeListener | None = None
+        self.adopt: Callable[[], object] | None = None  # hands stored jobs to this queue (the worker's)
         super().__init__(name, **kwargs)
 
     def _create_connection(self):
@@ -156,10 +64,19 @@ class WakingSqliteStorage(SqliteStorage):
         if listener is None:
             return super().dequeue()
         since = listener.generation
+        self._adopt()
         data = super().dequeue()
         if data is None and listener.wait(since, self.wait_seconds):
+            self._adopt()
             data = super().dequeue()
         return data
+
+    def _adopt(self) -> None:
+        if self.adopt is not None:
+            try:
+                self.adopt()
+            except Exception as exc:  # noqa: BLE001 - a store fault: the next poll adopts again
+                log.error("cannot take the stored jobs into the queue: %s: %s", type(exc).__name__, exc)
 
 
 def make_huey(queue_path: Path, wake_dir: Path, run_job: Callable[[int], None]) -> tuple[Huey, Callable]:
