@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Unpack
+from typing import TypeVar, Unpack
 
 from textual import work
 from textual.app import App
 from textual.binding import Binding
 
-from adsdash import look
+from adsdash import look, sweeps
 from adsdash.catalogue import JobParams, RequestError
 from adsdash.engine import Engine
 from adsdash.sanitize import one_line
@@ -23,6 +23,7 @@ from adsdash.store import Job, StoreError
 from adsdash.widgets.keys_help import KeysScreen
 
 STORE_TROUBLE = (sqlite3.Error, OSError, StoreError)
+T = TypeVar("T")
 WORKER_CHECK_SECONDS = 15.0  # how often the app looks for a live worker, and starts one if none
 
 
@@ -32,6 +33,7 @@ class AdsdashApp(App[int]):
     BINDINGS = [
         Binding("q", "quit_app", "Quit", id="app.quit"),
         Binding("j", "open_jobs", "Jobs", id="app.jobs"),
+        Binding("t", "open_schedules", "Schedules", id="app.schedules"),
         Binding("question_mark", "show_keys", "Keys", id="app.keys"),
     ]
 
@@ -105,9 +107,25 @@ class AdsdashApp(App[int]):
         return job
 
     def retry_job(self, job_id: int) -> Job | None:
-        return self._act(lambda: self.engine.retry(job_id, origin="app"), "not queued")
+        job = self._act(lambda: self.engine.retry(job_id, origin="app"), "not queued")
+        if job is not None:
+            self.notify(one_line(f"job {job.id} queued: {job.command} {job.slug} (again, as job {job_id})"),
+                        title="Queued", markup=False)
+        return job
 
-    def _act(self, action: Callable[[], Job], failed: str) -> Job | None:
+    def sweep_jobs(self, command: str, slugs: Sequence[str],
+                   **params: Unpack[JobParams]) -> list[sweeps.Outcome] | None:
+        """Queue `command` once for each slug, in the order given, as `adsdash run --all` does
+        (sweeps.py); say how many were queued, already queued or running, refused."""
+        outcomes = self._act(lambda: sweeps.sweep(self.engine, command, slugs, origin="app", **params), "not queued")
+        if outcomes is not None:
+            refused = next((o for o in outcomes if o.status == sweeps.REFUSED), None)
+            why = f" ({refused.slug}: {refused.error})" if refused else ""
+            self.notify(one_line(f"{command}: {sweeps.tally(outcomes)}{why}", 300), title="Sweep",
+                        severity="warning" if refused else "information", markup=False, timeout=8)
+        return outcomes
+
+    def _act(self, action: Callable[[], T], failed: str) -> T | None:
         """Run an engine action; a refusal or store trouble is said on screen, never raised."""
         if self.read_only:
             self.refuse(READ_ONLY)
@@ -126,6 +144,12 @@ class AdsdashApp(App[int]):
 
     def action_open_jobs(self) -> None:
         self.push_screen(JobsScreen())
+
+    def action_open_schedules(self) -> None:
+        from adsdash.screens.schedules import SchedulesScreen  # here: cronsim and the ledger load when asked
+
+        if not isinstance(self.screen, SchedulesScreen):
+            self.push_screen(SchedulesScreen())
 
     def action_show_keys(self) -> None:
         self.push_screen(KeysScreen(self.screen, self.engine.settings.keymap))

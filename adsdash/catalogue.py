@@ -54,7 +54,7 @@ SCOPE_KINDS: tuple[ScopeKind, ...] = (
     ScopeKind("quarter", "2025-Q3", "a calendar quarter, YYYY-Qn"),
     ScopeKind("month range", "2025-01..2025-03", "whole months, YYYY-MM..YYYY-MM"),
 )
-DEFAULT_SCOPE = "LAST-30-DAYS"
+DEFAULT_SCOPE = "LAST-30-DAYS"  # as the CLI's own default; a quarter offered is last_complete_quarter's
 _FIXED_SCOPES = frozenset({"LIFETIME", "LAST-7-DAYS", "LAST-30-DAYS"})
 
 # A slug names files and travels in argv: no separators, no leading dash or dot, no "..".
@@ -103,6 +103,18 @@ def parse_day(text: str, field: str, *, today: date) -> date:
     if day > today:
         raise RequestError(f"{field} {day} is after today ({today})")
     return day
+
+
+def last_complete_quarter(today: date) -> str:
+    """`2025-Q3` on any day of 2025's fourth quarter: the newest quarter that has ended by `today`."""
+    quarter = (today.month - 1) // 3  # this quarter's index, 0-3: the one before it has ended
+    return f"{today.year - 1}-Q4" if quarter == 0 else f"{today.year}-Q{quarter}"
+
+
+def scope_kinds(today: date) -> tuple[ScopeKind, ...]:
+    """SCOPE_KINDS with the quarter's example the last complete quarter as of `today`."""
+    quarter = last_complete_quarter(today)
+    return tuple(ScopeKind(k.name, quarter, k.description) if k.name == "quarter" else k for k in SCOPE_KINDS)
 
 
 def _check_years(text: str, years: tuple[int, ...], today: date | None) -> None:

@@ -2,7 +2,8 @@
 
 Exit codes: 0 done; 1 failed (job failed, not found, unhealthy, a store or data folder
 that cannot be used); 2 refused input (usage, validation, configuration) — nothing is
-queued then. `run --follow` and `report --follow` exit with the CLI's own exit code.
+queued then. `run --follow` and `report --follow` exit with the CLI's own exit code. A sweep
+(several slugs, --all, --freshness): 1 when some clients were refused, 2 when all (cli_sweep.py).
 """
 
 from __future__ import annotations
@@ -126,16 +127,20 @@ def build_parser() -> argparse.ArgumentParser:
     add("config", "show each setting, its value and where it came from")
     add("clients", "list clients with freshness")
     add("status", "data status of one client").add_argument("slug")
-    run = add("run", "queue an ads_sync command for a client")
+    run = add("run", "queue an ads_sync command for a client, or several (a sweep)")
     run.add_argument("command", help="one of: " + ", ".join(c for c in catalogue.COMMANDS if c != "report"))
-    run.add_argument("slug")
+    run.add_argument("slug", nargs="*", help="a client; several, --all or --freshness queue a sweep")
     run.add_argument("--start")
     run.add_argument("--end")
     run.add_argument("--scope", help=argparse.SUPPRESS)
     run.add_argument("--follow", action="store_true", help="stream the output; exit with the CLI's code")
-    rep = add("report", "queue a report")
-    rep.add_argument("slug")
-    rep.add_argument("--scope", default=catalogue.DEFAULT_SCOPE)
+    rep = add("report", "queue a report, or one for each of several clients (a sweep)")
+    rep.add_argument("slug", nargs="*")
+    for sweeping in (run, rep):
+        sweeping.add_argument("--all", action="store_true", help="every client, worst first")
+        sweeping.add_argument("--freshness", metavar="KINDS", help="the clients of these kinds, e.g. late,stale")
+    # No default here: the catalogue applies it when the request is built, as for the app's.
+    rep.add_argument("--scope", help=f"default {catalogue.DEFAULT_SCOPE}; see `adsdash scopes`")
     rep.add_argument("--follow", action="store_true")
     add("job", "a job's status").add_argument("id", type=_positive)
     add("result", "a job's stdout, stderr and exit code").add_argument("id", type=_positive)
@@ -152,6 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("commands", "the ads_sync commands adsdash runs")
     add("scopes", "report scopes")
     add("health", "store, worker, ads_sync folder and CLI")
+    from adsdash import cli_schedules  # light: argparse only, until it runs
+
+    cli_schedules.add_arguments(add("schedules", cli_schedules.HELP), subcommand_flags)
     sandbox = add("sandbox", "the sandbox ads_sync")
     sandbox_sub = sandbox.add_subparsers(dest="sandbox_cmd", required=True, metavar="ACTION")
     init = sandbox_sub.add_parser("init", help="write a sandbox workspace", parents=[subcommand_flags])
@@ -177,7 +185,12 @@ def settings_from(args: argparse.Namespace, **overrides: Any) -> Settings:
 def main(argv: list[str] | None = None) -> int:
     if (sys.argv[1:] if argv is None else argv) == ["--version"]:
         _print_version()  # at once: not even the parser is built
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.cmd in ("run", "report") and not any(e.startswith("-") for e in extra):
+        args.slug += extra  # slugs after an option: argparse (3.11) leaves them to a nargs="*" no more
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     import sqlite3
 
     from adsdash.catalogue import RequestError
@@ -296,7 +309,11 @@ def _run(engine: Engine, args, out: Printer) -> int:
     command = "report" if args.cmd == "report" else args.command
     params = {"scope": args.scope} if command == "report" else {"start": args.start, "end": args.end,
                                                                    "scope": args.scope}
-    job = engine.submit(command, args.slug, **params)
+    if len(args.slug) != 1 or args.all or args.freshness is not None:
+        from adsdash.cli_sweep import run_sweep
+
+        return run_sweep(engine, args, out, command, params)
+    job = engine.submit(command, args.slug[0], **params)
     if not engine.store.live_workers():
         out.note("no live worker: the job waits until `adsdash worker` or the app runs")
     if not args.follow:
@@ -394,11 +411,13 @@ def _commands(engine: Engine, args, out: Printer) -> int:
 
 
 def _scopes(engine: Engine, args, out: Printer) -> int:
+    from datetime import date
+
     from adsdash import catalogue
 
-    out.table(["scope", "example", "description"], [(s.name, s.example, s.description) for s in catalogue.SCOPE_KINDS],
-              data=[{"scope": s.name, "example": s.example, "description": s.description}
-                    for s in catalogue.SCOPE_KINDS])
+    kinds = catalogue.scope_kinds(date.today())  # the quarter's example: the last complete one
+    out.table(["scope", "example", "description"], [(s.name, s.example, s.description) for s in kinds],
+              data=[{"scope": s.name, "example": s.example, "description": s.description} for s in kinds])
     return 0
 
 
@@ -429,10 +448,16 @@ def _store(engine: Engine, args, out: Printer) -> int:
     return 0
 
 
+def _schedules(engine: Engine, args, out: Printer) -> int:
+    from adsdash import cli_schedules
+
+    return cli_schedules.run(engine, args, out)
+
+
 HANDLERS = {
     "clients": _clients, "status": _status, "run": _run, "report": _run, "job": _job, "result": _result,
     "logs": _logs, "jobs": _jobs, "cancel": _cancel, "retry": _retry, "commands": _commands,
-    "scopes": _scopes, "health": _health, "store": _store,
+    "scopes": _scopes, "health": _health, "store": _store, "schedules": _schedules,
 }
 
 

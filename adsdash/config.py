@@ -20,11 +20,14 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import platformdirs
 
 from adsdash.binding_ids import BINDING_IDS
+
+if TYPE_CHECKING:
+    from adsdash.schedules import Schedule
 
 
 class ConfigError(ValueError):
@@ -57,6 +60,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("refresh_seconds", "ADSDASH_REFRESH", 3.0, float, "how often the screens re-read files and store",
             0.2, 3600),
     Setting("theme", "ADSDASH_THEME", "textual-dark", str, "the app's colours: a Textual theme name"),
+    Setting("schedule_catch_up_hours", "ADSDASH_SCHEDULE_CATCH_UP_HOURS", 3.0, float,
+            "a scheduled run missed while no worker was up still runs if a worker starts within this", 0, 168),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -92,6 +97,10 @@ class Settings:
     cancel_grace_seconds: float
     refresh_seconds: float
     theme: str = "textual-dark"
+    schedule_catch_up_hours: float = 3.0
+    schedules: tuple[Schedule, ...] = ()  # the usable [[schedule]] tables (adsdash/schedules.py)
+    schedule_refusals: tuple[str, ...] = ()  # one line per refused table: loading goes on without it
+    config_file: Path | None = None  # the settings file read (it may not exist)
     keymap: Mapping[str, str] = field(default_factory=dict)
     origins: Mapping[str, str] = field(default_factory=dict)
 
@@ -244,6 +253,9 @@ def load_settings(
     values: dict[str, Any] = {}
     origins: dict[str, str] = {}
     keymap = _check_keymap(data.pop("keymap", {}), path)
+    from adsdash import schedules  # here: cronsim is loaded only when settings are
+
+    found, refused = schedules.parse(data.pop("schedule", None), path)
     unknown = sorted(set(data) - set(_BY_NAME))
     if unknown:
         raise ConfigError(f"unknown setting(s) in {path}: {', '.join(unknown)}")
@@ -266,4 +278,5 @@ def load_settings(
     if late >= stale:
         raise ConfigError(f"late_after_days ({late}, from {origins['late_after_days']}) must be less than"
                           f" stale_after_days ({stale}, from {origins['stale_after_days']})")
-    return Settings(**values, keymap=keymap, origins=origins)
+    return Settings(**values, keymap=keymap, origins=origins, schedules=found, schedule_refusals=refused,
+                    config_file=path)

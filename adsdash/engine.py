@@ -11,16 +11,16 @@ import logging
 import os
 import re
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Unpack
 
 from adsdash import catalogue
 from adsdash.catalogue import JobParams, JobRequest, RequestError
 from adsdash.config import Settings
-from adsdash.store import FINISHED, Clock, Job, Store, system_clock
+from adsdash.store import FINISHED, Clock, Job, NewJob, Store, system_clock
 from adsdash.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -63,10 +63,6 @@ class AlreadyQueued(RequestError):
         self.job = job
 
 
-def _not_run(job_id: int) -> None:
-    raise RuntimeError("jobs run in a worker, not where they are enqueued")
-
-
 class Engine:
     def __init__(self, settings: Settings, *, clock: Clock = system_clock):
         self.settings = settings
@@ -82,13 +78,6 @@ class Engine:
     def store(self) -> Store:
         return Store(self.settings.store_path, clock=self.clock)
 
-    @cached_property
-    def _task(self):
-        from adsdash.tasks.queue import make_huey  # here: only a command that queues needs Huey
-
-        _huey, task = make_huey(self.settings.queue_path, self.settings.wake_dir, _not_run)
-        return task
-
     # -- requests ----------------------------------------------------------
 
     def client_today(self, slug: str) -> date:
@@ -100,15 +89,31 @@ class Engine:
     def build(self, command: str, slug: str, *, start: str | None = None, end: str | None = None,
               scope: str | None = None) -> tuple[JobRequest, list[str]]:
         """Validate completely; returns the request and the argv it will run. Raises RequestError."""
+        built = self._build_each(command, [slug], JobParams(start=start, end=end, scope=scope))[0]
+        if isinstance(built, RequestError):
+            raise built
+        return built
+
+    def _build_each(self, command: str, slugs: Sequence[str],
+                    params: JobParams) -> list[tuple[JobRequest, list[str]] | RequestError]:
+        """build() for each slug, reading what they share once (the clients folder, the slugs, the
+        CLI): each one's request and argv, or why it is refused."""
         if problem := self.workspace.clients_folder_problem():
             raise RequestError(problem)
         known = self.workspace.slugs()
-        # The client's today reads its config (YAML) for its time zone: only dates and scopes need it.
-        request = catalogue.build_request(command, slug, known_slugs=known, today=lambda: self.client_today(slug),
-                                          start=start, end=end, scope=scope)
-        argv = catalogue.cli_argv(self.settings.cli_command, request)
-        find_cli(self.settings.cli_command, Path(self.settings.ads_sync_path).resolve())  # not a job that cannot start
-        return request, argv
+        prefix = catalogue.cli_prefix(self.settings.cli_command)  # split once: shlex is slow
+        built: list[tuple[JobRequest, list[str]] | RequestError] = []
+        for slug in slugs:
+            try:
+                # The client's today reads its config (YAML) for its time zone: only dates and scopes need it.
+                request = catalogue.build_request(command, slug, known_slugs=known,
+                                                  today=partial(self.client_today, slug), **params)
+                built.append((request, prefix + request.argv()))
+            except RequestError as exc:
+                built.append(exc)
+        if not all(isinstance(one, RequestError) for one in built):  # not a job that cannot start
+            find_cli(self.settings.cli_command, Path(self.settings.ads_sync_path).resolve())
+        return built
 
     def submit(self, command: str, slug: str, *, origin: str = "shell", once: bool = False,
                **params: Unpack[JobParams]) -> Job:
@@ -127,10 +132,42 @@ class Engine:
         self.enqueue([job.id])
         return job
 
+    def submit_many(self, command: str, slugs: Sequence[str], *, origin: str = "shell", once: bool = False,
+                    **params: Unpack[JobParams]) -> list[Job | RequestError]:
+        """submit() for many clients as one, in the order given: for each slug its new job, or why
+        it got none (its RequestError; with `once`, AlreadyQueued naming the job it has). The jobs
+        are stored in one transaction and handed over in one enqueue. What is wrong for every slug
+        alike (the command, its arguments, the clients folder, the CLI) raises RequestError first."""
+        # The command and its arguments, checked once against a stand-in client (dates and years
+        # against no "today": each client's own is checked below).
+        catalogue.build_request(command, "any", known_slugs={"any"}, today=date.max, **params)
+        if not slugs:
+            return []
+        built = self._build_each(command, slugs, params)
+        user, address = requester()
+        cwd = str(Path(self.settings.ads_sync_path).resolve())
+        stored = iter(self.store.create_jobs_unless_active(
+            [NewJob(request.slug, request.command, dict(request.args), argv, cwd, user, address, origin)
+             for request, argv in (one for one in built if not isinstance(one, RequestError))],
+            unless_active=once))
+        results: list[Job | RequestError] = []
+        for one in built:
+            if isinstance(one, RequestError):
+                results.append(one)
+            else:
+                job, created = next(stored)
+                results.append(job if created else AlreadyQueued(job))
+        self.enqueue([job.id for job in results if isinstance(job, Job)])
+        return results
+
     def enqueue(self, job_ids: Iterable[int]) -> None:
-        """Hand stored jobs to the workers: the one way in to the queue."""
-        for job_id in job_ids:
-            self._task(job_id)
+        """Tell the workers that these stored jobs are waiting: the one way in to the queue.
+        A worker adopts them into Huey's queue (tasks/queue.py); a process that only stores
+        jobs never imports Huey. With no worker up, the jobs wait for the first to start."""
+        if any(True for _ in job_ids):
+            from adsdash.tasks.wake import wake_all
+
+            wake_all(self.settings.wake_dir)
 
     def retry(self, job_id: int, *, origin: str = "shell") -> Job:
         job = self.job_or_error(job_id)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from adsdash import sanitize, timefmt
 from adsdash.chunks import Chunk, texts_of
+from adsdash.exits import exit_phrase, exit_text
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -185,7 +186,7 @@ class Printer:
         rows = [("job", job.id), ("client", job.slug), ("command", " ".join([job.command, *_args(job)])),
                 ("status", job.status), ("queued", timefmt.local(job.queued_at)),
                 ("started", timefmt.local(job.started_at)), ("finished", timefmt.local(job.finished_at)),
-                ("elapsed", timefmt.duration(job.elapsed())), ("exit code", job.exit_code),
+                ("elapsed", timefmt.duration(job.elapsed())), ("exit code", exit_text(job.exit_code)),
                 ("result", job.result), ("error", job.error), ("lines", job.line_count),
                 *([("output", job.output_note)] if job.output_note else []),
                 ("asked by", job.asked)]
@@ -193,7 +194,7 @@ class Printer:
 
     def jobs(self, jobs: list[Job]) -> None:
         rows = [(j.id, j.slug, " ".join([j.command, *_args(j)]), j.status, timefmt.local(j.queued_at),
-                 timefmt.duration(j.elapsed()), j.exit_code, j.error or j.result or "") for j in jobs]
+                 timefmt.duration(j.elapsed()), exit_text(j.exit_code), j.error or j.result or "") for j in jobs]
         self.table(["id", "client", "command", "status", "queued", "elapsed", "exit", "result / error"], rows,
                    data=[j.to_dict() for j in jobs])
 
@@ -202,7 +203,7 @@ class Printer:
         comes: a million-line job never sits in memory whole. The JSON is what `dump` would
         write for the whole object, each stream one string of its lines joined by newlines."""
         if not self.json_mode:
-            self._say(f"job {job.id} {job.status}, exit code {job.exit_code}", whole="bold")
+            self._say(f"job {job.id} {job.status}, {exit_phrase(job.exit_code)}", whole="bold")
             for name, pieces in (("stdout", stdout), ("stderr", stderr)):
                 self._say(f"--- {name} ---", whole="dim")
                 self.chunks(pieces, raw=False)
@@ -256,7 +257,7 @@ class Printer:
     def job_end(self, job: Job) -> None:
         if not self.json_mode:
             tail = f": {job.error}" if job.error else ""
-            self.note(f"job {job.id} {job.status} (exit code {job.exit_code}){tail}")
+            self.note(f"job {job.id} {job.status} ({exit_phrase(job.exit_code)}){tail}")
 
     def health(self, report: dict) -> None:
         rows = [(name, "ok" if c["ok"] else "FAIL", c["detail"]) for name, c in report["checks"].items()]

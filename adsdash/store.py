@@ -17,7 +17,7 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -39,7 +39,15 @@ STATUSES = (QUEUED, STARTED, FINISHED, FAILED, CANCELLED)
 ENDED = (FINISHED, FAILED, CANCELLED)
 HEARTBEAT_SECONDS = 2.0
 WORKER_TIMEOUT_SECONDS = 15.0  # a worker silent this long is gone
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
+SCHEDULE_TABLES = (
+    # One row per (schedule, client, due instant in UTC): the primary key decides who queues a run.
+    "create table if not exists schedule_runs (schedule text not null, slug text not null, due text not null,"
+    " outcome text not null, job_id integer, reason text, decided_at text not null, worker text,"
+    " primary key (schedule, slug, due)) without rowid",
+    "create table if not exists schedule_state (name text primary key, paused integer not null default 0,"
+    " changed_at text, checked_through text)",
+)
 
 
 class StoreError(Exception):
@@ -98,7 +106,7 @@ class Job:
         row["argv"] = json.loads(row["argv"] or "[]")
         row["cancel_requested"] = bool(row["cancel_requested"])
         row["parked"] = bool(row["parked"])
-        for column in ("pgid", "proc_start"):
+        for column in ("pgid", "proc_start", "handed"):  # the workers' bookkeeping
             row.pop(column, None)
         return cls(**row)
 
@@ -126,6 +134,19 @@ class Job:
         data = asdict(self)
         data["job_id"] = data.pop("id")
         return data
+
+
+@dataclass(frozen=True)
+class NewJob:
+    """A job to store (create_jobs_unless_active)."""
+    slug: str
+    command: str
+    args: dict[str, str]
+    argv: Sequence[str]
+    cwd: str
+    requested_by: str | None
+    requested_from: str | None
+    origin: str | None
 
 
 @dataclass(frozen=True)
@@ -216,6 +237,7 @@ class Store:
         self.path = Path(path)
         self.clock = clock
         self._database = _Database.of(self.path)
+        self._made: dict[str, dict[tuple, Job]] = {}  # see _jobs_of
         with self._database.lock:
             if not self._database.migrated:
                 try:
@@ -274,6 +296,12 @@ class Store:
                 chunks.migrate_from_lines(db.conn)
             if version < 4:
                 db.execute("alter table jobs add column origin text")  # app, shell, schedule NAME
+                # 0: stored, not yet in Huey's queue (a worker adopts it); the jobs before were put there
+                db.execute("alter table jobs add column handed integer not null default 1")
+                db.execute("create index if not exists jobs_not_handed on jobs (id) where handed = 0")
+            if version < 5:  # schedules: the ledger of due runs, and what is paused (adsdash/schedule_ledger.py)
+                for ddl in SCHEDULE_TABLES:
+                    db.execute(ddl)
             db.execute(f"pragma user_version = {SCHEMA_VERSION}")
 
     @staticmethod
@@ -317,20 +345,28 @@ class Store:
         """The new job and True; or the client's queued or running job of the same command and
         False, when there is one (checked and inserted in one transaction: two sweeps at once
         still queue one)."""
+        return self.create_jobs_unless_active([NewJob(slug, command, args, argv, cwd, requested_by, requested_from,
+                                                      origin)], unless_active=unless_active)[0]
+
+    def create_jobs_unless_active(self, new: Sequence[NewJob], *, unless_active: bool = True) -> list[tuple[Job, bool]]:
+        """create_job_unless_active for many jobs, in order, in one transaction (a sweep): each is
+        checked against the jobs before it too, and a sweep at the same time waits, then finds these."""
         with self._write() as conn:
-            if unless_active:
-                row = conn.execute("select * from jobs where slug = ? and command = ? and status in (?, ?)"
-                                   " order by id limit 1", (slug, command, QUEUED, STARTED)).fetchone()
-                if row is not None:
-                    return Job.from_row(row), False
-            cur = conn.execute(
-                "insert into jobs (slug, command, args, argv, cwd, status, queued_at, requested_by, requested_from,"
-                " origin) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (slug, command, json.dumps(args), json.dumps(list(argv)), cwd, QUEUED, self._now(),
-                 requested_by, requested_from, origin),
-            )
-            row = conn.execute("select * from jobs where id = ?", (cur.lastrowid,)).fetchone()
-        return Job.from_row(row), True
+            return [self._insert_unless_active(conn, job, unless_active) for job in new]
+
+    def _insert_unless_active(self, conn: sqlite3.Connection, new: NewJob, unless_active: bool) -> tuple[Job, bool]:
+        if unless_active:
+            row = conn.execute("select * from jobs where slug = ? and command = ? and status in (?, ?)"
+                               " order by id limit 1", (new.slug, new.command, QUEUED, STARTED)).fetchone()
+            if row is not None:
+                return Job.from_row(row), False
+        cur = conn.execute(
+            "insert into jobs (slug, command, args, argv, cwd, status, queued_at, requested_by, requested_from,"
+            " origin, handed) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",  # handed: see adopt()
+            (new.slug, new.command, json.dumps(new.args), json.dumps(list(new.argv)), new.cwd, QUEUED, self._now(),
+             new.requested_by, new.requested_from, new.origin),
+        )
+        return Job.from_row(conn.execute("select * from jobs where id = ?", (cur.lastrowid,)).fetchone()), True
 
     def job(self, job_id: int) -> Job | None:
         row = self._conn().execute("select * from jobs where id = ?", (job_id,)).fetchone()
@@ -369,16 +405,27 @@ class Store:
         """Each client's newest job, for the clients table."""
         rows = self._conn().execute(
             "select * from jobs where id in (select max(id) from jobs group by slug)")
-        return {r["slug"]: Job.from_row(r) for r in rows}
+        return {job.slug: job for job in self._jobs_of("latest", rows)}
 
     def active_by_slug(self) -> dict[str, Job]:
         """Each client's running job, else its oldest queued one."""
         rows = self._conn().execute(
             "select * from jobs where status in (?, ?) order by status = ? desc, id desc", (QUEUED, STARTED, STARTED))
-        out: dict[str, Job] = {}
+        first: dict[str, Any] = {}
         for r in rows:
-            out[r["slug"]] = out.get(r["slug"]) or Job.from_row(r)
-        return out
+            first.setdefault(r["slug"], r)
+        return {job.slug: job for job in self._jobs_of("active", first.values())}
+
+    def _jobs_of(self, reader: str, rows: Iterable[Any]) -> Iterator[Job]:
+        """The rows' jobs, reusing the one made from the same row at `reader`'s last call: the clients
+        screen reads a thousand rows at every refresh, nearly all unchanged, and decoding them
+        (JSON) was most of its time. Kept for one call, so it never grows."""
+        last, kept = self._made.get(reader, {}), dict[tuple, Job]()
+        self._made[reader] = kept
+        for row in rows:
+            values = tuple(row)
+            job = kept[values] = last.get(values) or Job.from_row(row)
+            yield job
 
     def counts(self, since: str | None = None) -> dict[str, int]:
         """Jobs per status; failures counted from `since` (ISO UTC) when given."""
@@ -437,7 +484,7 @@ class Store:
                 return []
             conn.execute(
                 "update jobs set status = ?, finished_at = ?, exit_code = ?, error = ?, result = ?, parked = 0,"
-                " output_note = ? where id = ?",
+                " handed = 1, output_note = ? where id = ?",
                 (status, self._now(), exit_code, error, result, output_note, job_id))
             return self._unpark(conn, row["slug"])
 
@@ -450,8 +497,21 @@ class Store:
                            (slug, QUEUED)).fetchone()
         if row is None:
             return []
-        conn.execute("update jobs set parked = 0 where id = ?", (row["id"],))
+        conn.execute("update jobs set parked = 0, handed = 0 where id = ?", (row["id"],))  # adopted again
         return [row["id"]]
+
+    def adopt(self) -> list[int]:
+        """The queued jobs not yet handed to Huey's queue, now marked handed: the caller (a
+        worker) enqueues them. Of several workers adopting at once, each job goes to one.
+        A read first, so that an idle poll costs no write transaction."""
+        conn = self._conn()
+        if conn.execute("select 1 from jobs where handed = 0 limit 1").fetchone() is None:
+            return []
+        with self._write() as conn:
+            rows = conn.execute("update jobs set handed = 1 where handed = 0 and status = ? returning id",
+                                (QUEUED,)).fetchall()
+            conn.execute("update jobs set handed = 1 where handed = 0")  # ended before adopted: nothing to hand
+        return sorted(r[0] for r in rows)
 
     def request_cancel(self, job_id: int) -> tuple[Job | None, list[int]]:
         """A queued job ends cancelled at once; a started one is flagged for its runner."""
@@ -472,7 +532,8 @@ class Store:
 
     def queued_unparked(self, older_than: str) -> list[int]:
         rows = self._conn().execute(
-            "select id from jobs where status = ? and parked = 0 and queued_at < ? order by id", (QUEUED, older_than))
+            "select id from jobs where status = ? and parked = 0 and handed = 1 and queued_at < ? order by id",
+            (QUEUED, older_than))  # not handed: adopted, not re-sent
         return [r[0] for r in rows]
 
     # -- output ------------------------------------------------------------

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
@@ -38,7 +39,7 @@ from adsdash.ads_files import (  # SOURCES, ErrorInfo: part of this module's API
     zone_named,
 )
 from adsdash.catalogue import is_safe_slug
-from adsdash.freshness import Freshness, Kind, assess
+from adsdash.freshness import Freshness, Kind, assess, client_yesterday
 from adsdash.parse_cache import StatCache, Stored
 from adsdash.processes import pid_alive
 from adsdash.store import Clock, system_clock
@@ -46,6 +47,7 @@ from adsdash.store import Clock, system_clock
 _YOUNG_EMPTY_LOCK_SECONDS = 10.0  # O_EXCL create and the write are two steps
 _ERROR_NAME_RE = re.compile(r"error_(\d{8}_\d{6})([._-][A-Za-z0-9]+)?\.json", re.ASCII)
 _YEAR_RE = re.compile(r"\d{4}", re.ASCII)
+_safe_slug = lru_cache(maxsize=8192)(is_safe_slug)  # the same thousand names at every read
 SAVE_EVERY_SECONDS = 60.0  # files change while jobs run: rewrite the cache file at most this often
 
 
@@ -127,6 +129,8 @@ class Workspace:
         self._locks = StatCache(LOCK, lambda _, why: ParsedLock(None, None, False, why), keep=False)
         self._errors = StatCache(ERROR, lambda path, why: ErrorInfo(Path(path), problem=why))
         self._mutex = threading.Lock()  # the caches are shared by UI and worker threads
+        self._made: dict[str, tuple[Any, ...]] = {}  # slug -> what its Client was made of, and it (_build)
+        self._stamped: tuple[tuple, dict[str, list[os.DirEntry]]] | None = None  # the last stamp() and its entries
         self.cache_path = Path(cache_path) if cache_path is not None else None
         self._disk_loaded = False
         self._saved_at: float | None = None  # monotonic time of the last cache file write
@@ -142,14 +146,17 @@ class Workspace:
         """A cheap fingerprint of the folder (names, sizes and times of its entries): it changes
         when a file clients() reads is added, removed or written."""
         parts: list[tuple[str, int, int]] = []
+        seen: dict[str, list[os.DirEntry]] = {}
         for rel_dir in ("configs/clients", "state", "locks", "errors"):
-            for entry in self._entries(rel_dir):
+            for entry in seen.setdefault(rel_dir, self._entries(rel_dir)):
                 try:
-                    st = entry.stat(follow_symlinks=False)
+                    st = entry.stat(follow_symlinks=False)  # kept by the entry: clients(as_of=) stats none again
                 except OSError:
                     continue
                 parts.append((f"{rel_dir}/{entry.name}", st.st_mtime_ns, st.st_size))
-        return tuple(parts)
+        stamp = tuple(parts)
+        self._stamped = (stamp, seen)
+        return stamp
 
     def clients_folder_problem(self) -> str | None:
         """The one line to show when the clients folder is missing; None when it is there."""
@@ -158,16 +165,21 @@ class Workspace:
     def slugs(self) -> frozenset[str]:
         return frozenset(self._scan("configs/clients", ".yaml"))
 
-    def clients(self, *, save_cache: bool = True) -> list[Client]:
+    def clients(self, *, save_cache: bool = True, as_of: tuple | None = None) -> list[Client]:
         """Every client, sorted by slug: one scandir per folder, files re-read only if changed.
         save_cache=False: do not write the cache file now (a later call will), e.g. while the
-        app waits for this read to draw its first screen."""
+        app waits for this read to draw its first screen. `as_of`: the stamp() just taken, whose
+        folder entries are read (as they were stamped) instead of scanning and stating them again."""
+        stamped = self._stamped
+        seen = stamped[1] if as_of is not None and stamped is not None and stamped[0] is as_of else {}
         with self._mutex:
             self._load_disk_cache()
-            configs = self._scan("configs/clients", ".yaml")
+            configs = self._scan("configs/clients", ".yaml", entries=seen.get("configs/clients"))
             odd_states: dict[str, str] = {}  # slug -> why its state file is not read
-            states, locks = self._scan("state", ".json", odd=odd_states), self._scan("locks", ".lock")
-            error_dirs = self._scan_dirs("errors")
+            states = self._scan("state", ".json", odd=odd_states, entries=seen.get("state"))
+            locks = self._scan("locks", ".lock", entries=seen.get("locks"))
+            error_dirs = {e.name for e in seen.get("errors") or self._entries("errors")
+                          if _no_raise(e.is_dir, follow_symlinks=False)}
             errors = {slug: self._newest_error_file(slug) for slug in configs if slug in error_dirs}
             now = self.clock()
             result = [self._build(slug, configs[slug], states.get(slug), locks.get(slug), errors.get(slug), now,
@@ -175,6 +187,8 @@ class Workspace:
             for cache, files in ((self._configs, configs), (self._states, states),
                                  (self._locks, locks), (self._errors, errors)):
                 cache.scanned(files.values())
+            if len(self._made) > len(configs):  # clients gone
+                self._made = {slug: made for slug, made in self._made.items() if slug in configs}
             to_save = self._cache_to_save() if save_cache else None
         # Written outside the lock: readers need not wait for the disk.
         if to_save is not None and self.cache_path is not None:
@@ -255,23 +269,34 @@ class Workspace:
             state: ParsedState = self._states.get(state_file)
         else:  # a state path that is there but is no file is not "never synced": that invites an init
             state = ParsedState(problems=(odd_state,), fatal=odd_state) if odd_state else NO_STATE
-        lock = self._lock_info(lock_file, now)
         error: ErrorInfo | None = self._errors.get(error_file) if error_file else None
-        problems = config.problems + state.problems + tuple(
-            x.problem for x in (lock, error) if x is not None and x.problem)
         fatal = config.fatal or state.fatal
         zone = None if fatal else zone_named(config.timezone)
+        # The same Client as last time when made of the same parsed files on the same client day
+        # (a refresh of 1,000 clients makes the few that changed). A lock's age and liveness
+        # change with time: a client with a lock file is made every time.
+        yesterday = client_yesterday(zone, now) if zone is not None else None
+        made = self._made.get(slug)
+        if (lock_file is None and made is not None and made[0] is config and made[1] is state and made[2] is error
+                and made[3] == yesterday):
+            return made[4]
+        lock = self._lock_info(lock_file, now)
+        problems = config.problems + state.problems + tuple(
+            x.problem for x in (lock, error) if x is not None and x.problem)
         if zone is None:
             fresh = Freshness(Kind.ERROR, None, fatal or f"unknown time zone {config.timezone!r}")
         else:
             fresh = assess(state.watermarks.get("google_ads"), zone, now,
                            late_after_days=self.late_after_days, stale_after_days=self.stale_after_days)
-        return Client(
+        client = Client(
             slug, config.name or slug, config.customer_id, config.timezone, config.currency,
             watermarks=state.watermarks, freshness=fresh,
             last_append_timestamp=state.last_append or state.last_updated, last_sync=state.last_updated,
             data_quality=state.data_quality, state=state.raw, lock=lock, newest_error=error, problems=problems,
         )
+        if lock_file is None:
+            self._made[slug] = (config, state, error, yesterday, client)
+        return client
 
     def _lock_info(self, found: _FileWithStat | None, now: datetime) -> LockInfo | None:
         if found is None:
@@ -299,13 +324,15 @@ class Workspace:
         except OSError:  # missing, not a directory, no permission: nothing there
             return []
 
-    def _scan(self, rel_dir: str, suffix: str, odd: dict[str, str] | None = None) -> dict[str, _FileWithStat]:
+    def _scan(self, rel_dir: str, suffix: str, odd: dict[str, str] | None = None,
+              entries: list[os.DirEntry] | None = None) -> dict[str, _FileWithStat]:
         """slug -> file for every SLUG+suffix in rel_dir whose slug is safe; with `odd`, also
-        slug -> reason for those names that are there but are not files we read."""
+        slug -> reason for those names that are there but are not files we read. `entries`: the
+        folder's, if just scanned."""
         found: dict[str, _FileWithStat] = {}
-        for entry in self._entries(rel_dir):
+        for entry in self._entries(rel_dir) if entries is None else entries:
             slug = entry.name[: -len(suffix)] if entry.name.endswith(suffix) else None
-            if slug is None or not is_safe_slug(slug):
+            if slug is None or not _safe_slug(slug):
                 continue
             if self._is_plain_file(entry):
                 try:

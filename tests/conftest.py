@@ -434,3 +434,32 @@ async def clients_settled(pilot):
     await until(pilot, lambda: "no jobs yet" in header(screen), 20, "the log pane")
     await footer_drawn(pilot, screen)
     return screen
+
+
+# ---- schedules: a settings file of [[schedule]] tables, a clock the test moves ----------------
+
+class Clock:
+    """An injected clock (workers, engines, apps): it says what the test sets."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def configured(tmp_path: Path, ads: Path, toml: str, **flags):
+    """Settings for the sandbox workspace `ads` whose settings file (tmp_path/config.toml) says `toml`."""
+    config = tmp_path / "config.toml"
+    config.write_text(toml)
+    return load_settings({"ads_sync_path": str(ads), "home": str(tmp_path / "home"), "cli_command": SANDBOX_CLI,
+                          "cancel_grace_seconds": 0.5, "workers": 4, **flags}, config_file=config, environ={})
+
+
+@pytest.fixture
+def zoned_ads(tmp_path, monkeypatch) -> Path:
+    """A 12-client sandbox workspace (Chicago, New York, Denver, Los Angeles, London), instant jobs."""
+    monkeypatch.setenv("ADS_SYNC_SANDBOX_SPEED", "0")
+    root = tmp_path / "ads"
+    create_workspace(root, clients=12, now=datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
+    return root

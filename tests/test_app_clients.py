@@ -6,6 +6,7 @@ import dataclasses
 import json
 import os
 import threading
+from datetime import UTC, datetime
 
 from conftest import SIZE, header, loaded, log_text, sandbox_slug, select, until, wait_ended
 from textual.command import CommandList, CommandPalette
@@ -91,7 +92,10 @@ async def test_sort_keeps_the_cursor_on_the_same_client(app):
         assert names == sorted(names)
 
 
-async def test_refresh_after_a_file_change_updates_the_row_without_moving_the_cursor(app, ads_dir):
+async def test_refresh_after_a_file_change_updates_the_row_without_moving_the_cursor(live_sandbox_settings,
+                                                                                    sandbox_worker, ads_dir):
+    now = datetime.now(UTC)  # a clock that stands still: the order, held after a key, waits for `o`
+    app = AdsdashApp(Engine(live_sandbox_settings, clock=lambda: now), clock=lambda: now)
     async with app.run_test(size=SIZE) as pilot:
         screen = await loaded(pilot)
         table = screen.table
@@ -109,7 +113,13 @@ async def test_refresh_after_a_file_change_updates_the_row_without_moving_the_cu
         await until(pilot, lambda: screen.loaded >= count + 1 and cell_text(screen, other, "watermark") == "2020-01-01",
                     10, "the refresh")
         assert cell_text(screen, other, "fresh") == "✗ stale"
+        # the operator pressed keys a moment ago: rows stay put, a new order waits
+        assert table.shown_slugs.index(other) > table.shown_slugs.index(chosen)
+        assert table.selected_slug == chosen and table.cursor_row == row
+        assert "new order waiting (o)" in str(screen.query_one(SummaryBar).render())
+        await pilot.press("o")
         assert table.shown_slugs.index(other) < table.shown_slugs.index(chosen)  # it moved above
+        assert "new order waiting" not in str(screen.query_one(SummaryBar).render())
         assert table.selected_slug == chosen  # the cursor stayed on its client
         assert table.cursor_row == row + 1 and table.scroll_y == scroll
         # a change that does not re-sort: the row updates in place, cursor untouched
@@ -303,7 +313,7 @@ async def test_question_mark_lists_every_key_with_its_id(app):
         await loaded(pilot)
         await pilot.press("question_mark")
         assert isinstance(app.screen, KeysScreen)
-        ids = {row[2].plain for row in app.screen.rows}
+        ids = {row[1].plain for row in app.screen.rows}
         assert {"clients.append", "clients.validate", "clients.init", "clients.repair", "clients.unlock",
                 "clients.report", "clients.detail", "clients.reports", "clients.sort", "clients.filter",
                 "app.quit", "app.jobs", "app.keys"} <= ids

@@ -10,10 +10,13 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import date
 from importlib import metadata
 
 import pytest
 from conftest import FLOOD_LINES, run_adsdash, wait_ended
+
+from adsdash.catalogue import last_complete_quarter
 
 
 def as_json(proc):
@@ -107,7 +110,8 @@ def test_catalogue_facts(fake_settings):
     assert {c["command"] for c in commands} == {"init", "append", "validate", "repair", "force-unlock", "report"}
     assert all(c["description"] for c in commands)
     scopes = [s["example"] for s in as_json(run_adsdash(fake_settings, "scopes", "--json"))]
-    assert scopes == ["LIFETIME", "LAST-7-DAYS", "LAST-30-DAYS", "2025-Q3", "2025-01..2025-03"]
+    quarter = last_complete_quarter(date.today())  # the quarter's example: the last complete one
+    assert scopes == ["LIFETIME", "LAST-7-DAYS", "LAST-30-DAYS", quarter, "2025-01..2025-03"]
 
 
 def test_health_reports_the_worker(fake_settings, worker):

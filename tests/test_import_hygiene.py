@@ -13,7 +13,10 @@ PACKAGE = Path(__file__).resolve().parents[1] / "adsdash"
 NON_UI = ["adsdash.cli", "adsdash.engine", "adsdash.store", "adsdash.workspace", "adsdash.catalogue",
           "adsdash.freshness", "adsdash.sanitize", "adsdash.config", "adsdash.output", "adsdash.processes",
           "adsdash.look", "adsdash.logfiles", "adsdash.datadir", "adsdash.timefmt", "adsdash.ads_files",
-          "adsdash.parse_cache", "adsdash.binding_ids",
+          "adsdash.parse_cache", "adsdash.binding_ids", "adsdash.schedules", "adsdash.schedule_ledger",
+          "adsdash.exits", "adsdash.widgets.column_fit",
+          "adsdash.schedule_view", "adsdash.cli_schedules", "adsdash.tasks.scheduler",
+          "adsdash.sweeps", "adsdash.client_filter", "adsdash.cli_sweep",
           "adsdash.tasks.queue", "adsdash.tasks.runner", "adsdash.tasks.worker", "adsdash.tasks.background",
           "adsdash.sandbox"]
 

@@ -124,11 +124,11 @@ async def test_report_dialog_quarter_validated_inline(sandbox_settings, make_app
     app = make_app(sandbox_settings)
     result = Result()
     async with app.run_test(size=SIZE) as pilot:
-        await app.push_screen(ReportDialog("acme"), result)
+        await app.push_screen(ReportDialog("acme", TODAY), result)
         await pilot.pause()
         await pick_kind(pilot, "quarter")
         box = app.screen.query_one("#scope-value", Input)
-        assert box.has_focus and ok_disabled(pilot)
+        assert box.has_focus and box.value == "2025-Q3" and not ok_disabled(pilot)  # the last complete one
         await type_into(pilot, "#scope-value", "2025-Q5")
         assert "quarter must be 1–4" in error_under(pilot, "scope") and ok_disabled(pilot)
         await type_into(pilot, "#scope-value", "LIFETIME")  # a valid scope, but not a quarter

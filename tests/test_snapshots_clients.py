@@ -41,6 +41,14 @@ def test_clients_screen_80x24(snap_compare, snapshot_app):
     assert snap_compare(snapshot_app(), terminal_size=(80, 24), run_before=clients_settled)
 
 
+def test_clients_screen_80x20(snap_compare, snapshot_app):  # the log pane gives way: ten clients show
+    assert snap_compare(snapshot_app(), terminal_size=(80, 20), run_before=clients_settled)
+
+
+def test_clients_screen_220x60(snap_compare, snapshot_app):  # names and slugs whole, not cut at 28
+    assert snap_compare(snapshot_app(), terminal_size=(220, 60), run_before=clients_settled)
+
+
 def test_clients_screen_light_theme(snap_compare, snapshot_app):
     assert snap_compare(snapshot_app(theme="textual-light"), terminal_size=SIZE, run_before=clients_settled)
 

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, wait
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -15,18 +15,22 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.events import Key
 from textual.markup import escape
 from textual.widget import MountError, Widget
-from textual.widgets import DataTable, Footer, Input
+from textual.widgets import DataTable, Input
 
 from adsdash import timefmt
+from adsdash.client_filter import SYNTAX
 from adsdash.sanitize import one_line
 from adsdash.screens.base import AdsdashScreen
 from adsdash.screens.client_detail import ClientDetailScreen
 from adsdash.screens.dialogs import ConfirmDialog, RepairDialog, ReportDialog
 from adsdash.screens.reports import ReportsScreen
+from adsdash.screens.sweep_actions import palette_sweeps, sweep_marked
 from adsdash.store import Job, WorkerInfo, iso
-from adsdash.widgets.clients_table import ORDERS, ClientRow, ClientsTable, build_rows
+from adsdash.widgets.clients_table import ORDERS, ClientRow, ClientsTable, RowMemo, build_rows
+from adsdash.widgets.fit_footer import FitFooter
 from adsdash.widgets.job_log import JobLog
 from adsdash.widgets.summary_bar import Summary, SummaryBar, summarize
 
@@ -40,6 +44,9 @@ RECENT_FAILED = 20  # failed jobs each refresh reads, to find the ones that fail
 FAILURE_TOASTS = 3  # at most this many failures announced one by one per refresh; the rest counted
 AGES_SECONDS = 15.0  # "5m ago" changes by the minute: no need to look every second
 FULL_READ_SECONDS = 60.0  # read everything at least this often (a client's day turns at its midnight)
+# The table keeps its order while the operator works (a key pressed, a job queued less than this
+# ago, by the app's clock), so the row under the cursor does not jump away; then it re-sorts.
+RESORT_IDLE_SECONDS = 5.0
 
 
 
@@ -54,6 +61,8 @@ class ClientsData:
     latest: dict[str, Job] = field(default_factory=dict)  # kept to redraw the ages without reading
     active: dict[str, Job] = field(default_factory=dict)
     fingerprint: tuple = ()  # of the folder and the jobs: the next read is skipped while it holds
+    now: datetime | None = None  # the app's clock when read: the rows' times are as of then
+    memo: RowMemo = field(default_factory=dict)  # the rows made, to use again (build_rows); shared by reads
 
 
 def changes(app: AdsdashApp, since: ClientsData) -> tuple[tuple, list[WorkerInfo]] | None:
@@ -69,15 +78,18 @@ def changes(app: AdsdashApp, since: ClientsData) -> tuple[tuple, list[WorkerInfo
 
 
 def read_clients(app: AdsdashApp, *, first: bool = False, fingerprint: tuple = (),
-                 live: list[WorkerInfo] | None = None) -> ClientsData:
-    """Everything the screen shows, read once; `live`: the workers, if just read (changes())."""
+                 live: list[WorkerInfo] | None = None, memo: RowMemo | None = None) -> ClientsData:
+    """Everything the screen shows, read once; `live`: the workers, if just read (changes());
+    `memo`: the last read's, whose unchanged rows are used again."""
+    memo = {} if memo is None else memo
     engine = app.engine
     now = app.clock()
     clients: list[Client] = []
     problem = engine.workspace.clients_folder_problem()
     if problem is None:
         # The first read is what the first frame waits for: the parse cache is written later.
-        clients = engine.workspace.clients(save_cache=not first)
+        # The folder as changes() just stamped it (fingerprint[0]): its files are not stated twice.
+        clients = engine.workspace.clients(save_cache=not first, as_of=fingerprint[0] if fingerprint else None)
     store = engine.store
     latest, active = store.latest_by_slug(), store.active_by_slug()
     counts = store.counts(since=iso(now - timedelta(hours=24)))
@@ -85,8 +97,8 @@ def read_clients(app: AdsdashApp, *, first: bool = False, fingerprint: tuple = (
                         live=store.live_workers() if live is None else live,
                         read_only=app.read_only, problem=problem, starting=app.starting_worker())
     failed = tuple(store.jobs(status="failed", limit=RECENT_FAILED))
-    return ClientsData(build_rows(clients, latest, active, now), {c.slug: c for c in clients}, summary,
-                       failed=failed, latest=latest, active=active, fingerprint=fingerprint)
+    return ClientsData(build_rows(clients, latest, active, now, memo), {c.slug: c for c in clients}, summary,
+                       now=now, failed=failed, latest=latest, active=active, fingerprint=fingerprint, memo=memo)
 
 
 def failure_notice(job: Job) -> str:
@@ -146,8 +158,12 @@ class ClientsScreen(AdsdashScreen):
         Binding("enter", "open_client", "Detail", id="clients.detail"),
         Binding("p", "reports", "Reports", id="clients.reports"),
         Binding("s", "cycle_sort", "Sort", id="clients.sort"),
-        Binding("slash", "filter", "Filter", id="clients.filter"),
-        Binding("escape", "clear_filter", "Clear filter", show=False, id="clients.clear_filter"),
+        Binding("slash", "filter", "Filter", id="clients.filter", tooltip=SYNTAX),
+        Binding("escape", "clear_filter", "Clear filter, then marks", show=False, id="clients.clear_filter"),
+        Binding("space", "toggle_mark", "Mark", id="clients.mark"),
+        Binding("asterisk", "mark_shown", "Mark all shown", show=False, id="clients.mark_all"),
+        Binding("o", "resort", "Re-sort now", show=False, id="clients.resort"),
+        Binding("l", "toggle_log", "Log", id="clients.log"),
     ]
     # Verb shown in the palette, for each action.
     VERBS = (("append", "Append"), ("validate", "Validate"), ("init", "Init (backfill)"),
@@ -164,6 +180,7 @@ class ClientsScreen(AdsdashScreen):
         self.loaded = 0  # datas applied; tests wait on it
         self._failed_seen: set[int] | None = None  # failed job ids already known; None before the first read
         self._suspended = False
+        self._worked_at: datetime | None = None  # the app's clock at the operator's last key or action
 
     @classmethod
     def opening(cls, app: AdsdashApp) -> ClientsScreen:
@@ -183,7 +200,7 @@ class ClientsScreen(AdsdashScreen):
         if not slots:  # the app is closing: its widgets are already gone
             return
         try:
-            await slots.first().mount(Footer())
+            await slots.first().mount(FitFooter())
         except MountError:  # ... or going as we mount
             return
         self.refresh_bindings()  # a Footer shows its keys when the bindings are next published
@@ -209,7 +226,7 @@ class ClientsScreen(AdsdashScreen):
         self.job_log.pause(True)
 
     def on_screen_resume(self) -> None:
-        self.job_log.pause(False)
+        self.job_log.pause(self.job_log.has_class("-hidden"))  # a hidden pane's watcher sleeps on
         if self._suspended:  # back from another screen: show what changed meanwhile
             self._suspended = False
             self.reload()
@@ -232,7 +249,8 @@ class ClientsScreen(AdsdashScreen):
 
         def fetch() -> ClientsData | None:
             changed = changes(self.adsdash, since)
-            return None if changed is None else read_clients(self.adsdash, fingerprint=changed[0], live=changed[1])
+            return None if changed is None else read_clients(self.adsdash, fingerprint=changed[0], live=changed[1],
+                                                             memo=since.memo)
 
         self.read(fetch, self._apply_changes, group="clients")
 
@@ -242,12 +260,17 @@ class ClientsScreen(AdsdashScreen):
             self._apply(data)
 
     def _clock_tick(self) -> None:
-        """What changes with time alone: the rows' ages."""
+        """What changes with time alone: the rows' ages and the log pane's elapsed time, as of
+        one reading of the app's clock (one clock on screen: they agree)."""
         if self._suspended:  # under another screen: nothing of ours is seen
             return
-        self._tick_ages()
+        if self.table.order_waiting and not self._holding():
+            self.action_resort()
+        now = self.adsdash.clock()
+        self._tick_ages(now)
+        self.job_log.set_now(now)
 
-    def _tick_ages(self) -> None:
+    def _tick_ages(self, when: datetime) -> None:
         """Redraw the rows' times from the last read, without reading: a running job's elapsed
         time every second, the others' ages ("5m ago", by the minute) every AGES_SECONDS."""
         data = self.data
@@ -257,7 +280,9 @@ class ClientsScreen(AdsdashScreen):
         if not data.active and now - self._ages_at < AGES_SECONDS:
             return
         self._ages_at = now
-        self.table.show(build_rows(data.clients.values(), data.latest, data.active, self.adsdash.clock()))
+        self.table.show(build_rows(data.clients.values(), data.latest, data.active, when, data.memo),
+                        hold=self._holding())
+        self._show_summary()
 
     def read_failed(self, error: Exception) -> None:
         """A locked store or an odd folder: say so, keep the last rows. (No news of failures:
@@ -273,11 +298,13 @@ class ClientsScreen(AdsdashScreen):
         self.data = data
         table = self.table
         first = not self.loaded
-        table.show(data.rows)
+        table.show(data.rows, hold=self._holding())
         if first and table.row_count:
             table.move_cursor(row=0)
         self._show_summary()
         self.job_log.follow(table.selected_slug)
+        if data.now is not None:  # the pane's times as of the rows' moment, till the next tick
+            self.job_log.set_now(data.now)
         self.loaded += 1
         self._announce_failures(data.failed)
 
@@ -297,10 +324,29 @@ class ClientsScreen(AdsdashScreen):
 
     def _show_summary(self) -> None:
         table = self.table
-        note = f"sorted: {table.order}"
+        parts = []  # what needs the operator's eye first: the line is cut on narrow terminals
+        if table.order_waiting:
+            parts.append("new order waiting (o)")
+        if table.marks:
+            parts.append(f"{len(table.marks)} marked")
+        if table.filter.problem:
+            parts.append(one_line(table.filter.problem, 80))
         if table.needle:
-            note += f" · filter: {one_line(table.needle, 40)} ({table.row_count} shown)"
-        self.query_one(SummaryBar).show(self.data.summary, note)
+            parts.append(f"filter: {one_line(table.needle, 40)} ({table.row_count} shown)")
+        parts.append(f"sorted: {table.order}")
+        self.query_one(SummaryBar).show(self.data.summary, " · ".join(parts))
+
+    def action_toggle_log(self) -> None:
+        """Hide the log pane (the list takes its rows; its watcher sleeps), or show it again."""
+        log_pane = self.job_log
+        log_pane.set_class(not log_pane.has_class("-hidden"), "-hidden")
+        log_pane.pause(log_pane.has_class("-hidden"))
+
+    @on(JobLog.Moved)
+    def _log_moved(self) -> None:
+        """The log pane saw its job start, end or appear: the table and the summary read it now,
+        not at the next refresh (else they tell another story than the pane for seconds)."""
+        self.reload()
 
     @on(DataTable.RowHighlighted)
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -318,6 +364,41 @@ class ClientsScreen(AdsdashScreen):
         table.show(order=ORDERS[(ORDERS.index(table.order) + 1) % len(ORDERS)])
         self._show_summary()
 
+    # -- the order holds while the operator works; marks ------------------------
+
+    def on_key(self, event: Key) -> None:
+        self._worked()  # (Textual calls AdsdashScreen.on_key too: no super() here)
+
+    def _worked(self) -> None:
+        self._worked_at = self.adsdash.clock()
+
+    def _holding(self) -> bool:
+        """Whether the operator is at work: a key or an action less than RESORT_IDLE_SECONDS ago."""
+        if self._worked_at is None:
+            return False
+        return timedelta(0) <= self.adsdash.clock() - self._worked_at < timedelta(seconds=RESORT_IDLE_SECONDS)
+
+    def action_resort(self) -> None:
+        self.table.show()
+        self._show_summary()
+
+    def action_toggle_mark(self) -> None:
+        if (slug := self.table.selected_slug) is not None:
+            self.table.toggle_mark(slug)
+            self._show_summary()
+
+    def action_mark_shown(self) -> None:
+        self.table.mark_shown()
+        self._show_summary()
+
+    def swept(self) -> None:
+        """A sweep ran: its marks are done with; the new jobs show at once."""
+        self._worked()
+        self.table.clear_marks()
+        self._show_summary()
+        self.job_log.look_now()
+        self.reload()
+
     def _filter_box(self) -> Input | None:
         boxes = self.query("#filter")
         return boxes.first(Input) if boxes else None
@@ -325,7 +406,7 @@ class ClientsScreen(AdsdashScreen):
     def action_filter(self) -> None:
         box = self._filter_box()
         if box is None:
-            box = Input(placeholder="filter by name or slug (Esc clears)", id="filter", compact=True)
+            box = Input(placeholder=f"filter: {SYNTAX} (Esc clears)", id="filter", compact=True)
             self.mount(box, before=self.table)
         box.display = True
         box.focus()
@@ -333,6 +414,8 @@ class ClientsScreen(AdsdashScreen):
     def action_clear_filter(self) -> None:
         box = self._filter_box()
         if (box is None or not box.display) and not self.table.needle:
+            self.table.clear_marks()  # no filter to clear: the marks go
+            self._show_summary()
             return
         if box is not None:
             box.value = ""
@@ -364,6 +447,7 @@ class ClientsScreen(AdsdashScreen):
         return client
 
     def submit(self, command: str, slug: str, **params: str | None) -> None:
+        self._worked()
         if self.adsdash.submit_job(command, slug, **params) is not None:
             self.job_log.look_now()
             self.reload()
@@ -376,11 +460,15 @@ class ClientsScreen(AdsdashScreen):
         return answer
 
     def action_append(self) -> None:
-        if self.writable() and (client := self._client()):
+        if self.table.marks:
+            sweep_marked(self, "append")
+        elif self.writable() and (client := self._client()):
             self.submit("append", client.slug)
 
     def action_validate(self) -> None:
-        if self.writable() and (client := self._client()):
+        if self.table.marks:
+            sweep_marked(self, "validate")
+        elif self.writable() and (client := self._client()):
             self.submit("validate", client.slug)
 
     def action_init(self) -> None:
@@ -417,13 +505,16 @@ class ClientsScreen(AdsdashScreen):
         self.app.push_screen(ConfirmDialog("Force-unlock?", body), self._then("force-unlock", client.slug))
 
     def action_report(self) -> None:
+        if self.table.marks:
+            sweep_marked(self, "report")
+            return
         if not (self.writable() and (client := self._client())):
             return
         def queue(scope: str | None) -> None:
             if scope:
                 self.submit("report", client.slug, scope=scope)
 
-        self.app.push_screen(ReportDialog(client.slug), queue)
+        self.app.push_screen(ReportDialog(client.slug, self.engine.client_today(client.slug)), queue)
 
     def action_open_client(self) -> None:
         if client := self._client():
@@ -434,10 +525,11 @@ class ClientsScreen(AdsdashScreen):
             self.app.push_screen(ReportsScreen(client.slug))
 
     def palette_commands(self) -> list[tuple[str, str, Callable[[], object]]]:
+        sweeping = [] if self.adsdash.read_only else palette_sweeps(self)
         slug = self.table.selected_slug
         client = self.data.clients.get(slug) if slug else None
         if client is None:
-            return []
+            return sweeping
         name = one_line(client.name, 60)
         out = []
         for action, verb in self.VERBS:
@@ -445,4 +537,4 @@ class ClientsScreen(AdsdashScreen):
                 continue
             out.append((f"{verb} {name}", escape(f"{action.replace('_', ' ')} · {slug}"),
                         getattr(self, f"action_{action}")))
-        return out
+        return out + sweeping

@@ -16,7 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from adsdash.catalogue import DEFAULT_SCOPE, SCOPE_KINDS, RequestError, check_scope, parse_day
+from adsdash.catalogue import DEFAULT_SCOPE, RequestError, check_scope, parse_day, scope_kinds
 from adsdash.sanitize import safe_text
 from adsdash.screens.base import Dialog
 
@@ -136,23 +136,39 @@ class RepairDialog(Dialog[tuple[str, str] | None]):
         self.dismiss(None)
 
 
+class EndedList(OptionList):
+    """An OptionList whose up and down stop at its ends: a key pressed once too often must not
+    go round to the far end (Down past the month range landed on LIFETIME)."""
+
+    def action_cursor_down(self) -> None:
+        if self.highlighted is None or self.highlighted < self.option_count - 1:
+            super().action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        if self.highlighted is None or self.highlighted > 0:
+            super().action_cursor_up()
+
+
 class ReportDialog(Dialog[str | None]):
     """Pick a scope kind; the quarter and month-range kinds take a value, checked as typed."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
 
-    def __init__(self, slug: str) -> None:
+    def __init__(self, slug: str, today: date | None = None) -> None:
+        """`today`: the client's (its last complete quarter is offered); default the local date."""
         super().__init__()
         self.slug = slug
-        self._typed: dict[str, str] = {}  # what was typed per kind, kept when switching
+        self.kinds = scope_kinds(today or date.today())
+        # what was typed per kind, kept when switching; the quarter starts as the last complete one
+        self._typed: dict[str, str] = {k.name: k.example for k in self.kinds if k.name == "quarter"}
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Label(safe_text(f"Report for {self.slug}"), id="dialog-title")
             yield Static("Pick a scope with enter; a quarter or a month range then takes a value.",
                          classes="hint")
-            yield OptionList(
-                *(Option(Text(f"{k.name:<13} {k.description}"), id=k.name) for k in SCOPE_KINDS), id="kinds")
+            yield EndedList(
+                *(Option(Text(f"{k.name:<13} {k.description}"), id=k.name) for k in self.kinds), id="kinds")
             yield Input(placeholder="", id="scope-value", classes="-hidden")
             yield Static("", id="scope-error", classes="field-error -hidden")
             with Horizontal(id="buttons"):
@@ -169,7 +185,7 @@ class ReportDialog(Dialog[str | None]):
     def kind(self) -> str:
         kinds = self.query_one("#kinds", OptionList)
         index = kinds.highlighted
-        return SCOPE_KINDS[index].name if index is not None else DEFAULT_SCOPE
+        return self.kinds[index].name if index is not None else DEFAULT_SCOPE
 
     def scope(self) -> str | None:
         """The chosen scope, or None while the typed value is not valid (its error shown)."""
@@ -178,7 +194,7 @@ class ReportDialog(Dialog[str | None]):
         result: str | None = kind
         if kind in _TYPED_KINDS:
             text = self.query_one("#scope-value", Input).value
-            example = next(k.example for k in SCOPE_KINDS if k.name == kind)
+            example = next(k.example for k in self.kinds if k.name == kind)
             try:
                 result = check_scope(text)
                 if _TYPED_KINDS[kind] not in result:
@@ -199,7 +215,7 @@ class ReportDialog(Dialog[str | None]):
         if typed:
             with value.prevent(Input.Changed):
                 value.value = self._typed.get(kind, "")
-            value.placeholder = next(k.example for k in SCOPE_KINDS if k.name == kind)
+            value.placeholder = next(k.example for k in self.kinds if k.name == kind)
         self.scope()
 
     @on(OptionList.OptionHighlighted)

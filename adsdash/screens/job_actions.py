@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from adsdash.catalogue import COMMANDS
@@ -37,15 +38,20 @@ def ask_cancel(app: AdsdashApp, job: Job) -> None:
         f"SIGTERM, then SIGKILL) and the job ends as cancelled."), answer)
 
 
-def ask_retry(app: AdsdashApp, job: Job) -> None:
-    """Queue the same command and arguments again; long or destructive commands ask first."""
+def ask_retry(app: AdsdashApp, job: Job, show: Callable[[Job], object]) -> None:
+    """Queue the same command and arguments again (long or destructive commands ask first),
+    then `show` the new job."""
+    def retry() -> None:
+        if (new := app.retry_job(job.id)) is not None:
+            show(new)
+
     spec = COMMANDS.get(job.command)
     if spec is None or not spec.confirm:
-        app.retry_job(job.id)
+        retry()
         return
     def answer(ok: bool | None) -> None:
         if ok:
-            app.retry_job(job.id)
+            retry()
 
     app.push_screen(ConfirmDialog(f"Run {job.command} {job.slug} again?",
                                   f"{spec.description} (typically {spec.typical})."), answer)

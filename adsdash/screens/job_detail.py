@@ -18,6 +18,7 @@ from textual.binding import Binding
 from textual.widgets import Footer, Header, Input, Static
 
 from adsdash import timefmt
+from adsdash.exits import exit_text
 from adsdash.look import Tone, style
 from adsdash.sanitize import plain
 from adsdash.screens.base import AdsdashScreen
@@ -37,9 +38,8 @@ def facts_table(job: Job, now) -> Group:
     for _ in range(2):
         pairs.add_column(style="bold", no_wrap=True, min_width=9)
         pairs.add_column(ratio=1)
-    exit_text = "—" if job.exit_code is None else str(job.exit_code)
     status = status_text(job)
-    status.append(f"   exit {exit_text}", style="")
+    status.append(f"   exit {exit_text(job.exit_code)}", style="")
     pairs.add_row("Job", _value(f"{job.id}  {job.command} {job.slug}"), "Status", status)
     pairs.add_row("Arguments", _value(args_text(job.args) or "none"), "Asked by", _value(job.asked))
     pairs.add_row("Queued", _value(timefmt.local(job.queued_at)), "Started", _value(timefmt.local(job.started_at)))
@@ -204,7 +204,12 @@ class JobDetailScreen(AdsdashScreen):
 
     def action_retry_job(self) -> None:
         if self.job is not None:
-            ask_retry(self.adsdash, self.job)
+            ask_retry(self.adsdash, self.job, self._open_new)
+
+    def _open_new(self, job: Job) -> None:
+        """The retry's new job in place of this one (escape goes back to where this came from)."""
+        if self.is_current:
+            self.app.switch_screen(JobDetailScreen(job.id))
 
     def action_back(self) -> None:
         boxes = self.query("#search")

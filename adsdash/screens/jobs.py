@@ -40,6 +40,7 @@ class JobsScreen(AdsdashScreen):
         self.slug_filter = slug
         self.status_filter: str | None = None
         self._last_read: tuple = ()  # (slug filter, status filter, the store's job fingerprint) last shown
+        self._to_select: int | None = None  # a job just queued (retry): the cursor goes to it once shown
 
     def compose(self) -> ComposeResult:
         slugs = sorted(self.engine.workspace.slugs() | ({self.slug_filter} if self.slug_filter else set()))
@@ -86,6 +87,8 @@ class JobsScreen(AdsdashScreen):
             return  # read for filters that have changed since
         self._last_read = (slug, status, activity)
         self.table.show(jobs, now)
+        if self._to_select is not None and self.table.select_job(self._to_select):
+            self._to_select = None
         shown = f"{len(jobs)} job{'s' if len(jobs) != 1 else ''}" + (f" (newest {LIMIT})" if len(jobs) >= LIMIT else "")
         filters = ", ".join(f for f in (status, slug) if f) or "no filter"
         self.query_one("#summary", Static).update(Text(f"{shown} · {filters}"))
@@ -143,7 +146,15 @@ class JobsScreen(AdsdashScreen):
 
     def action_retry_job(self) -> None:
         if job := self.table.selected_job:
-            ask_retry(self.adsdash, job)
+            ask_retry(self.adsdash, job, self._select_new)
+
+    def _select_new(self, job: Job) -> None:
+        """Put the cursor on a job just queued, once read; a status filter that hides it is lifted."""
+        self._to_select = job.id
+        if self.status_filter not in (None, job.status):
+            self.query_one("#status-filter", Select).value = ""  # its Changed reads again
+        else:
+            self.reload()
 
     def action_back(self) -> None:
         self.dismiss()

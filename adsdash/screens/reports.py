@@ -174,7 +174,7 @@ class ReportsScreen(AdsdashScreen):
                 self.adsdash.submit_job("report", self.slug, scope=scope)
                 self.reload()
 
-        self.app.push_screen(ReportDialog(self.slug), queue)
+        self.app.push_screen(ReportDialog(self.slug, self.engine.client_today(self.slug)), queue)
 
     def action_back(self) -> None:
         self.dismiss()

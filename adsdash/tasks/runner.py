@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from itertools import islice
 
 from adsdash.chunks import Chunk, make_chunk, merged
+from adsdash.exits import signal_name
 from adsdash.processes import descendants, kill_if_same, signal_group
 from adsdash.sanitize import one_line
 from adsdash.store import CANCELLED, FAILED, FINISHED, Store
@@ -60,11 +61,9 @@ class Outcome:
 
 
 def describe_exit(code: int) -> str:
-    if code < 0:
-        try:
-            return f"killed by {signal.Signals(-code).name}"
-        except ValueError:
-            return f"killed by signal {-code}"
+    """The stored error's words for an exit (the screens name a signal with exits.exit_text)."""
+    if (name := signal_name(code)) is not None:
+        return f"killed by {name}"
     if code == 130:
         return "interrupted (exit 130)"
     if code == 2:

@@ -9,6 +9,8 @@ a duplicate message, a re-send by recovery or a retried Huey task starts nothing
 A job row is data, not instructions: the worker rebuilds the argv from the job's
 command, slug and arguments with its own settings and the catalogue's checks.
 
+Each worker also runs the schedules' scheduler (scheduler.py), a thread of its own.
+
 Huey forgets a task whose consumer was SIGKILLed mid-run; the store does not: any worker
 that starts, and every live worker now and then, fails the jobs of dead workers and
 kills their CLI's process group, if it is still the process the job started.
@@ -35,6 +37,7 @@ from adsdash.sanitize import one_line
 from adsdash.store import CANCELLED, FAILED, HEARTBEAT_SECONDS, Claim, Clock, Job, iso, system_clock
 from adsdash.tasks.queue import make_huey
 from adsdash.tasks.runner import STORE_FAULTS, JobRun, Outcome
+from adsdash.tasks.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
 RECOVER_SECONDS = 10.0
@@ -56,11 +59,13 @@ class Worker:
         self.engine = Engine(settings, clock=clock)  # the same checks as at submit, with our settings
         self.store = self.engine.store
         self.huey, self.task = make_huey(settings.queue_path, settings.wake_dir, self._run_job)
+        self.huey.storage.adopt = self.adopt
         self._runs: dict[int, JobRun] = {}
         self._runs_lock = threading.Lock()
         self._stopping = threading.Event()
         self._consumer: _QuietConsumer | None = None
         self._beat: threading.Thread | None = None
+        self.scheduler = Scheduler(self.engine, worker_id=self.id)  # queues the schedules' due runs
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -75,6 +80,7 @@ class Worker:
         self._consumer.start()
         self._beat = threading.Thread(target=self._heartbeat_loop, name="adsdash-heartbeat", daemon=True)
         self._beat.start()
+        self.scheduler.start()
         log.info("worker %s started (%s, %d at once)", self.id, self.kind, self.concurrency)
 
     def stop(self, reason: str = "worker stopped") -> None:
@@ -84,6 +90,7 @@ class Worker:
                 return
             self._stopping.set()
             runs = list(self._runs.values())
+        self.scheduler.stop()  # first: nothing is queued by a worker on its way out
         for run in runs:
             run.cancel(reason)
         if self._consumer is not None:
@@ -149,7 +156,8 @@ class Worker:
         finally:
             with self._runs_lock:
                 self._runs.pop(job_id, None)
-        self.enqueue(self._record_end(job_id, outcome, run))
+        if self._record_end(job_id, outcome, run):  # the client's next job was unparked
+            self._adopt_soon()
 
     def command_for(self, job: Job) -> tuple[list[str], str]:
         """The argv and folder this worker runs for `job`, from its own settings; RequestError
@@ -174,6 +182,10 @@ class Worker:
             if self._stopping.wait(delay):
                 return []
             delay = min(delay * 2, 30.0)
+
+    def adopt(self) -> None:
+        """Put the stored jobs no worker has handed over yet into Huey's queue (see tasks/queue.py)."""
+        self.enqueue(self.store.adopt())
 
     def enqueue(self, job_ids: list[int]) -> None:
         for job_id in job_ids:
@@ -206,7 +218,7 @@ class Worker:
                     log.warning("job %s: pid %s is another process now; not killed", job.id, pgid)
                 elif signal_group(pgid, signal.SIGKILL):
                     log.warning("job %s: killed process group %s of a lost worker", job.id, pgid)
-            self.enqueue(self.store.finish(job.id, FAILED, worker=job.worker, error=f"worker lost ({job.worker})"))
+            self.store.finish(job.id, FAILED, worker=job.worker, error=f"worker lost ({job.worker})")
             failed.append(job.id)
         cutoff = iso(self.store.clock() - timedelta(seconds=ORPHAN_AFTER_SECONDS))
         orphans = self.store.queued_unparked(cutoff)
@@ -216,6 +228,13 @@ class Worker:
             for job_id in unqueued:
                 log.warning("job %s: queued but not in the queue; sending it again", job_id)
             self.enqueue(unqueued)
+        self._adopt_soon()  # the clients' next jobs, unparked by the ends above
         self.store.prune_workers()
         return failed
+
+    def _adopt_soon(self) -> None:
+        try:
+            self.adopt()
+        except STORE_FAULTS as exc:  # the consumer's next poll adopts them
+            log.error("cannot take the stored jobs into the queue yet: %s", exc)
 

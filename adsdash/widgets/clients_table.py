@@ -12,29 +12,44 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
+from rich.cells import cell_len
 from rich.console import JustifyMethod
 from rich.text import Text
+from textual.binding import Binding
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist, RowKey
 
-from adsdash import timefmt
+from adsdash import client_filter, timefmt
+from adsdash.client_filter import ClientFilter
 from adsdash.look import FRESHNESS, LOCK_HELD, LOCK_STALE, Look, Tone, job_status, style
 from adsdash.sanitize import cell
 from adsdash.store import Job
+from adsdash.widgets.column_fit import Fit, fit_columns, widest
 from adsdash.workspace import Client
 
-# key, label, width (None: fit the content once, at the first fill)
+# key, label, the width it needs (the name's and slug's: their widest content, WIDEST_CONTENT);
+# the table fits them to its width (NARROWEST, column_fit)
 COLUMNS: tuple[tuple[str, str, int | None], ...] = (
     ("name", "Client", 36),
     ("slug", "Slug", 28),
     ("watermark", "Watermark", 10),
     ("lag", "Lag", 4),
-    ("fresh", "Freshness", 11),
+    ("fresh", "Freshness", 9),
     ("job", "Last job", 30),
     ("lock", "Lock pid age", 22),
 )
+COLUMN_INDEX = {key: i for i, (key, _, _) in enumerate(COLUMNS)}
 ORDERS = ("worst first", "name", "lag", "last job")
+# key: (narrowest width still of use, rank: on a narrow terminal the highest gives way first).
+# A column's most is its width above, or for the name and the slug their widest content.
+NARROWEST: dict[str, tuple[int, int]] = {
+    "name": (16, 0), "fresh": (9, 1), "lag": (4, 2), "job": (18, 3), "lock": (14, 4),
+    "watermark": (10, 5), "slug": (14, 6),
+}
+WIDEST_CONTENT = {"name": 60, "slug": 64}  # the names are cut at 60 (build_rows), slugs are 64 at most
+MARK = "mark"  # the key of the narrow first column: a mark on the clients marked for a sweep
 
 _NONE = "—"
 
@@ -57,7 +72,8 @@ class Cell:
         return cls((text, None), tone=look.tone, bold=look.bold)
 
     def __rich__(self) -> Text:
-        text = Text(style=style(self.tone, bold=self.bold) if self.tone else "", justify=self.justify, no_wrap=True)
+        text = Text(style=style(self.tone, bold=self.bold) if self.tone else "", justify=self.justify, no_wrap=True,
+                    overflow="ellipsis")  # a cut cell says so
         for part, tone in self.parts:
             text.append(part, style(tone) if tone else None)
         return text
@@ -83,9 +99,10 @@ class ClientRow:
     lag: int | None
     job_time: float | None  # when its shown job last changed (epoch seconds), for "last job" order
     cells: tuple[Cell, ...]
+    kind: str = ""  # its freshness kind, for `is:` filters
 
-    def matches(self, needle: str) -> bool:
-        return not needle or needle in self.name.casefold() or needle in self.slug
+    def matches(self, found: ClientFilter, marked: bool = False) -> bool:
+        return found.matches(slug=self.slug, name=self.name, kind=self.kind, marked=marked)
 
     def sort_key(self, order: str) -> tuple:
         name = (self.name.casefold(), self.slug)
@@ -100,6 +117,8 @@ class ClientRow:
 
 _NONE_CELL = Cell((_NONE, None), tone=Tone.MUTED)
 _NONE_LAG_CELL = Cell((_NONE, None), tone=Tone.MUTED, justify="right")
+_MARKED_CELL = Cell(("◉", None), tone=Tone.NEW, bold=True)  # one cell wide in every terminal (not ambiguous)
+_UNMARKED_CELL = Cell((" ", None))
 
 
 def _job_cell(job: Job | None, now: datetime) -> tuple[Cell, float | None]:
@@ -127,9 +146,21 @@ def _lock_cell(client: Client) -> Cell:
     return Cell(("held" if lock.alive else "stale", state.tone), (pid, None), (age, Tone.MUTED))
 
 
+@lru_cache(maxsize=4096)
+def _clean_name(name: str) -> str:
+    """A client's name made safe for a cell: the same few names at every refresh, cleaned once."""
+    return cell(name, 60).plain
+
+
+# slug -> the client, job and job cell a row was made of, and the row (see build_rows)
+RowMemo = dict[str, tuple[Client, Job | None, Cell, "ClientRow"]]
+
+
 def build_rows(clients: Iterable[Client], latest: Mapping[str, Job], active: Mapping[str, Job],
-               now: datetime) -> list[ClientRow]:
-    """The table's rows, from the workspace and the store. Pure; safe in any thread."""
+               now: datetime, memo: RowMemo | None = None) -> list[ClientRow]:
+    """The table's rows, from the workspace and the store. Pure; safe in any thread. `memo`: the
+    row made last time is used again when its client, job and job cell are the same (the store
+    gives the same Job for an unchanged row), so a refresh of 1,000 rows makes the few changed."""
     rows = []
     shared: dict[tuple, Cell] = {}  # most watermark, lag and freshness cells repeat: one object each
 
@@ -145,8 +176,12 @@ def build_rows(clients: Iterable[Client], latest: Mapping[str, Job], active: Map
         lag = fresh.lag_days
         job = active.get(client.slug) or latest.get(client.slug)
         job_cell, job_time = _job_cell(job, now)
+        if memo is not None and (made := memo.get(client.slug)) is not None \
+                and made[1] is job and made[2] == job_cell and made[0] == client:
+            rows.append(made[3])
+            continue
         cells = (
-            Cell((cell(client.name, 60).plain, None)),
+            Cell((_clean_name(client.name), None)),
             Cell((client.slug, None)),  # slugs are safe by construction (workspace)
             shared_cell((watermark.isoformat(), None)) if watermark else _NONE_CELL,
             shared_cell((f"{lag}d", None), justify="right") if lag is not None else _NONE_LAG_CELL,
@@ -154,7 +189,10 @@ def build_rows(clients: Iterable[Client], latest: Mapping[str, Job], active: Map
             job_cell,
             _lock_cell(client),
         )
-        rows.append(ClientRow(client.slug, client.name, fresh.severity, lag, job_time, cells))
+        row = ClientRow(client.slug, client.name, fresh.severity, lag, job_time, cells, fresh.kind.value)
+        if memo is not None:
+            memo[client.slug] = (client, job, job_cell, row)
+        rows.append(row)
     return rows
 
 
@@ -164,6 +202,10 @@ class ClientsTable(DataTable):
     DEFAULT_CSS = """
     ClientsTable { height: 1fr; }
     """
+    BINDINGS = [  # DataTable's home/end scroll sideways; here they go to the first/last client
+        Binding("home", "scroll_top", "First row", show=False, id="table.first"),
+        Binding("end", "scroll_bottom", "Last row", show=False, id="table.last"),
+    ]
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, id=id)
@@ -171,10 +213,64 @@ class ClientsTable(DataTable):
         self._rows: dict[str, ClientRow] = {}  # the rows shown
         self.order = ORDERS[0]
         self.needle = ""
+        self.filter = ClientFilter()  # the needle, parsed (client_filter)
+        self.marks: set[str] = set()  # slugs marked for a sweep, kept across refreshes and sorts
+        self._marks_shown: set[str] = set()  # rows whose mark cell shows a mark
+        self.order_waiting = False  # rows held in place while a new order waits (show(hold=True))
+        self.widths: dict[str, int] = {}  # the columns shown and their widths (column_fit)
+        self._content: dict[str, int] = {}  # the widest name and slug of the rows given
 
     def on_mount(self) -> None:
-        for key, label, width in COLUMNS:
-            self.add_column(label, key=key, width=width)
+        self._lay_out()
+
+    def _add_columns(self) -> None:
+        self.add_column(" ", key=MARK, width=1)
+        for key, label, _ in COLUMNS:
+            if key in self.widths:
+                self.add_column(label, key=key, width=self.widths[key])
+
+    # -- the columns fit the width: fewer on a narrow terminal, wider on a wide one ----------
+
+    def on_resize(self) -> None:
+        self._lay_out()
+
+    def _lay_out(self) -> None:
+        """Fit the columns to the table's width (before the first layout: the terminal's); a new
+        fit makes the columns again."""
+        room = (self.size.width or self.app.size.width) - self.styles.scrollbar_size_vertical \
+            - (1 + 2 * self.cell_padding)  # the mark column
+        fits = [Fit(key, NARROWEST[key][0],
+                    max(cell_len(label), self._content.get(key, 0) if key in WIDEST_CONTENT else width or 0),
+                    NARROWEST[key][1]) for key, label, width in COLUMNS]
+        widths = fit_columns(fits, room, gap=2 * self.cell_padding)
+        if widths != self.widths or not self.columns:
+            self.widths = widths
+            self._rebuild()
+
+    def _fit_content(self, rows: list[ClientRow]) -> None:
+        """The name and slug columns are as wide as their widest content, where there is room."""
+        content = {key: min(cap, widest(row.cells[COLUMN_INDEX[key]].plain for row in rows))
+                   for key, cap in WIDEST_CONTENT.items()}
+        if content != self._content:
+            self._content = content
+            self._lay_out()
+
+    def _rebuild(self) -> None:
+        """The columns again at `widths`, the rows in the order shown, the cursor on its client."""
+        order, selected = self.shown_slugs, self.selected_slug
+        with self.app.batch_update():
+            self.clear(columns=True)
+            self._add_columns()
+            for slug in order:
+                self.add_row(_UNMARKED_CELL, *self._shown_cells(self._rows[slug]), key=slug)
+            self._marks_shown = set()
+            self._show_marks()
+            if selected is not None:
+                self.select_slug(selected)
+
+    def _shown_cells(self, row: ClientRow) -> tuple[Cell, ...]:
+        widths = self.widths
+        return tuple(value for (key, _, _), value in zip(COLUMNS, row.cells, strict=True) if key in widths)
 
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
         # DataTable measures every cell of every new row, to widen auto-width columns: with
@@ -210,38 +306,77 @@ class ClientsTable(DataTable):
         return True
 
     def show(self, rows: list[ClientRow] | None = None, *, order: str | None = None,
-             needle: str | None = None) -> None:
+             needle: str | None = None, hold: bool = False) -> None:
         """Make the table show `rows` (default: the last ones given), filtered and ordered,
-        keeping the cursor on its client."""
+        keeping the cursor on its client. `hold`: the rows keep their places (new ones come
+        last) and a new order waits (`order_waiting`) for a show without it; a new `order` or
+        `needle` sorts anyway."""
         if rows is not None:
+            self._fit_content(rows)
             self._all = rows
+            self.marks.intersection_update(row.slug for row in rows)  # a client gone takes its mark along
         if order is not None:
             self.order = order
         if needle is not None:
-            self.needle = needle.strip().casefold()
-        wanted = {r.slug: r for r in self._all if r.matches(self.needle)}
+            self.needle = needle.strip()
+            self.filter = client_filter.parse(needle)
+        marks = self.marks
+        wanted = {r.slug: r for r in self._all if r.matches(self.filter, r.slug in marks)}
         selected = self.selected_slug
         keys = [key for key, _, _ in COLUMNS]
         with self.app.batch_update():
             for slug in self._rows.keys() - wanted.keys():
                 self.remove_row(slug)
+                self._marks_shown.discard(slug)
             for slug, row in wanted.items():
                 old = self._rows.get(slug)
                 if old is None:
-                    self.add_row(*row.cells, key=slug)
-                elif old.cells != row.cells:
+                    self.add_row(_UNMARKED_CELL, *self._shown_cells(row), key=slug)
+                elif old is not row and old.cells != row.cells:
                     for key, before, after in zip(keys, old.cells, row.cells, strict=True):
-                        if before != after:
+                        if before != after and key in self.widths:
                             self.update_cell(slug, key, after, update_width=False)
             self._rows = wanted
-            self._sort()
+            self._show_marks()
+            self._sort(hold=hold and order is None and needle is None)
             if selected is not None and not self.select_slug(selected):
                 self.move_cursor(row=min(self.cursor_row, max(self.row_count - 1, 0)))
 
-    def _sort(self) -> None:
+    def _show_marks(self) -> None:
+        """Draw the mark column where a mark came or went."""
+        marked = self.marks & self._rows.keys()
+        for slug in marked ^ self._marks_shown:
+            self.update_cell(slug, MARK, _MARKED_CELL if slug in marked else _UNMARKED_CELL, update_width=False)
+        self._marks_shown = marked
+
+    # -- marks: slugs, so they outlive refreshes, sorts and filters ---------------
+
+    def toggle_mark(self, slug: str) -> None:
+        self.marks.symmetric_difference_update({slug})
+        self.show(hold=True)  # (an `is:marked` filter may drop the row)
+
+    def mark_shown(self) -> bool:
+        """Mark every client shown, or unmark them all when they all are; True: marked."""
+        shown = set(self._rows)
+        marking = not shown <= self.marks
+        if marking:
+            self.marks |= shown
+        else:
+            self.marks -= shown
+        self.show(hold=True)
+        return marking
+
+    def clear_marks(self) -> None:
+        self.marks.clear()
+        self.show(hold=True)
+
+    def _sort(self, *, hold: bool = False) -> None:
         order = self.order
         ranked = sorted(self._rows.values(), key=lambda r: r.sort_key(order))
-        if [r.slug for r in ranked] == self.shown_slugs:
+        self.order_waiting = [r.slug for r in ranked] != self.shown_slugs
+        if hold or not self.order_waiting:
             return
-        rank = {r.slug: i for i, r in enumerate(ranked)}
-        self.sort("slug", key=lambda slug_cell: rank[slug_cell.plain])
+        self.order_waiting = False
+        # By the name column (the one always shown), each cell known by identity: names repeat.
+        rank = {id(self.get_cell(r.slug, "name")): i for i, r in enumerate(ranked)}
+        self.sort("name", key=lambda name_cell: rank[id(name_cell)])

@@ -22,10 +22,12 @@ from datetime import datetime
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import ProgressBar, Static
 
 from adsdash import timefmt
+from adsdash.exits import exit_text
 from adsdash.look import Tone, job_status, look_style, style
 from adsdash.sanitize import one_line
 from adsdash.store import Job, Store
@@ -37,7 +39,6 @@ POLL_SECONDS = 0.01  # while the followed job is queued or running
 IDLE_POLL_SECONDS = 0.25  # while it has ended (or there is none): a new one is found by the pick
 PICK_SECONDS = 0.25  # how often the watcher re-reads which job to follow
 TICK_SECONDS = 1 / 60
-DOZE_SECONDS = 0.25  # how often a sleeping pane looks for news from its watcher
 IDLE_TICKS = 15  # fast ticks with nothing new before the fast tick sleeps
 PROGRESS_LINES = 200  # the last lines looked at for init's progress
 _CHUNK = re.compile(r"Processing chunk (\d+)/(\d+)")
@@ -55,9 +56,12 @@ class View:
 class Watcher(threading.Thread):
     """Finds and polls the followed job in the store. Plain thread; never calls Textual."""
 
-    def __init__(self, store: Callable[[], Store]):
+    def __init__(self, store: Callable[[], Store], on_news: Callable[[], object] = lambda: None):
+        """`on_news`: called (from this thread) when the view changes while the pane sleeps."""
         super().__init__(name="adsdash-log-watcher", daemon=True)
         self._get_store = store
+        self._on_news = on_news
+        self.pane_asleep = threading.Event()  # set by the pane when its tick stops: then tell it of news
         self._lock = threading.Lock()
         self._view = View()
         self._wanted: str | None = None
@@ -126,8 +130,12 @@ class Watcher(threading.Thread):
                 view = View(view.slug, view.job, view.progress, one_line(f"cannot read the job store: {exc}"))
                 self._stop.wait(1.0)
             with self._lock:
-                if view != self._view:  # a new object only when something changed: the UI compares identity
+                changed = view != self._view
+                if changed:  # a new object only when something changed: the UI compares identity
                     self._view = view
+            if changed and self.pane_asleep.is_set():
+                self.pane_asleep.clear()
+                self._on_news()
             running = view.job is not None and not view.job.ended
             self._wake.wait(POLL_SECONDS if running else IDLE_POLL_SECONDS)
 
@@ -167,7 +175,7 @@ def header_text(view: View, now: datetime) -> Text:
     text.append("  ")
     text.append(f"{look.symbol} {status}", look_style(look))
     text.append(f"  elapsed {timefmt.duration(job.elapsed(now))}" if job.started_at else "  waiting for a worker")
-    text.append(f"  exit {job.exit_code if job.exit_code is not None else '—'}")
+    text.append(f"  exit {exit_text(job.exit_code)}")
     text.append(f"  {job.line_count:,} lines", muted)
     if job.error and job.status in ("failed", "cancelled"):
         text.append("\n")
@@ -178,7 +186,23 @@ def header_text(view: View, now: datetime) -> Text:
     return text
 
 
+def _moved(before: Job | None, after: Job | None) -> bool:
+    """Another job, or the same one in another status."""
+    return (before and (before.id, before.status)) != (after and (after.id, after.status))
+
+
 class JobLog(Vertical):
+    """The pane. Its times come from the screen's clock tick (`set_now`), so they agree with the
+    table's; when the followed job starts, ends or is replaced it says so (`Moved`), so the
+    screen reads its rows and summary again at once instead of at its next refresh."""
+
+    class Moved(Message):
+        """The followed client's job changed status, or a new job took its place."""
+
+        def __init__(self, job: Job | None) -> None:
+            super().__init__()
+            self.job = job
+
     DEFAULT_CSS = """
     JobLog { height: 16; border-top: solid $primary; }
     JobLog > #job-header { height: auto; max-height: 2; padding: 0 1; }
@@ -193,13 +217,13 @@ class JobLog(Vertical):
         self.clock = clock
         self.watcher: Watcher | None = None
         self._fast: Timer | None = None
-        self._doze: Timer | None = None
         self._idle_ticks = 0
         self.view = View()
         self._header: Text | None = None
         self._slug: str | None = None  # followed before the watcher started
         self._paused = False
         self._gone = False
+        self.now: datetime | None = None  # the screen's clock at its last tick; None: ask `clock`
 
     def compose(self) -> ComposeResult:
         yield Static("", id="job-header", markup=False)  # the ProgressBar is mounted on the first chunk line
@@ -213,13 +237,11 @@ class JobLog(Vertical):
         if self._gone or self.watcher is not None or not self.is_attached:
             return
         self.mount(OutputView(self.store(), None, id="job-output"))
-        self.watcher = Watcher(self.store)
+        self.watcher = Watcher(self.store, on_news=lambda: self.post_message(self.News()))
         self.watcher.follow(self._slug)
         self.watcher.pause(self._paused)
         self.watcher.start()
         self._fast = self.set_interval(TICK_SECONDS, self.tick, name="job-log-tick")
-        # While the fast tick sleeps, a slow one looks for news (a job queued elsewhere).
-        self._doze = self.set_interval(DOZE_SECONDS, self._look_for_news, name="job-log-doze", pause=True)
 
     def on_unmount(self) -> None:
         self._gone = True
@@ -244,13 +266,17 @@ class JobLog(Vertical):
 
     def _wake_up(self) -> None:
         self._idle_ticks = 0
-        if self._doze is not None:
-            self._doze.pause()
+        if self.watcher is not None:
+            self.watcher.pane_asleep.clear()
         if self._fast is not None:
             self._fast.resume()
 
-    def _look_for_news(self) -> None:
-        if self.watcher is not None and self.watcher.view is not self.view and not self._paused:
+    class News(Message):
+        """The watcher saw something new while the tick slept (a job queued elsewhere)."""
+
+    def on_job_log_news(self, message: News) -> None:
+        message.stop()
+        if not self._paused:
             self._wake_up()
 
     def pause(self, paused: bool) -> None:
@@ -258,34 +284,47 @@ class JobLog(Vertical):
         self._paused = paused
         if self.watcher is not None:
             self.watcher.pause(paused)
-        if self._fast is not None and self._doze is not None:
+        if self._fast is not None:
             if paused:
                 self._fast.pause()
-                self._doze.pause()
             else:
                 self._wake_up()
+
+    def set_now(self, now: datetime) -> None:
+        """The screen's clock ticked: elapsed times move with the table's, from the same moment."""
+        self.now = now
+        if self.view.job is not None and not self.view.job.ended:
+            self._show_header()
+
+    def _show_header(self) -> None:
+        view = self.view
+        header = header_text(view if view.slug == self._slug else View(self._slug), self.now or self.clock())
+        if header != self._header:
+            self._header = header
+            self.query_one("#job-header", Static).update(header)
 
     def tick(self) -> None:
         if self.watcher is None:
             return
         view = self.watcher.view
         if view is self.view and not (view.job is not None and not view.job.ended):
-            self._idle_ticks += 1  # nothing new: after a moment the fast tick sleeps, the doze looks
-            if self._idle_ticks > IDLE_TICKS and self._fast is not None and self._doze is not None:
+            self._idle_ticks += 1  # nothing new: after a moment the fast tick sleeps until the watcher has news
+            if self._idle_ticks > IDLE_TICKS and self._fast is not None and self.watcher is not None:
                 self._fast.pause()
-                self._doze.resume()
+                self.watcher.pane_asleep.set()
+                if self.watcher.view is not self.view:  # news between the look above and the set
+                    self._wake_up()
             return
         self._idle_ticks = 0
-        self.view = view
+        before, self.view = self.view, view
+        if view.slug == self._slug == before.slug and _moved(before.job, view.job):  # not a new client followed
+            self.post_message(self.Moved(view.job))
         output = self.output
         job = view.job if view.slug == self._slug else None  # the watcher may not have switched yet
         output.show_job(job.id if job else None)
         if job is not None:
             output.set_line_count(job.line_count)
-        header = header_text(view if view.slug == self._slug else View(self._slug), self.clock())
-        if header != self._header:
-            self._header = header
-            self.query_one("#job-header", Static).update(header)
+        self._show_header()
         self._show_progress(view if job else View())
 
     def _show_progress(self, view: View) -> None:

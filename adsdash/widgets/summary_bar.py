@@ -55,7 +55,14 @@ def summarize(kinds: Iterable[Kind], counts: Mapping[str, int], *,
                    worker, ok, read_only, problem)
 
 
-def render_summary(summary: Summary, note: str = "") -> Text:
+def render_summary(summary: Summary, note: str = "", width: int | None = None) -> Text:
+    """The line; when it is wider than `width`, the freshness counts go short (`✓18 ◔5`) so
+    the jobs' counts still show on an 80-column terminal."""
+    text = _render(summary, note, short=False)
+    return text if width is None or text.cell_len <= width else _render(summary, note, short=True)
+
+
+def _render(summary: Summary, note: str, *, short: bool) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     muted = style(Tone.MUTED)
     if summary.problem:
@@ -63,7 +70,8 @@ def render_summary(summary: Summary, note: str = "") -> Text:
     text.append(f"{summary.total} clients ", "bold")
     for kind in KIND_ORDER:
         n = summary.kinds.get(kind, 0)
-        text.append(f" {SYMBOL[kind]} {n} {kind}", look_style(FRESHNESS[kind]) if n else muted)
+        text.append(f" {SYMBOL[kind]}{n}" if short else f" {SYMBOL[kind]} {n} {kind}",
+                    look_style(FRESHNESS[kind]) if n else muted)
     text.append("  │ ", muted)
     text.append(f"{summary.running} running", look_style(JOB_STATUS[STARTED]) if summary.running else muted)
     text.append(", ")
@@ -89,7 +97,12 @@ class SummaryBar(Static):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", id=id, markup=False)
         self.summary: Summary | None = None
+        self.note = ""
 
     def show(self, summary: Summary, note: str = "") -> None:
-        self.summary = summary
-        self.update(render_summary(summary, note))
+        self.summary, self.note = summary, note
+        self.update(render_summary(summary, note, self.content_region.width or None))
+
+    def on_resize(self) -> None:
+        if self.summary is not None:
+            self.show(self.summary, self.note)
