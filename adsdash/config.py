@@ -22,8 +22,6 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import platformdirs
-
 from adsdash.binding_ids import BINDING_IDS
 
 if TYPE_CHECKING:
@@ -67,6 +65,8 @@ _BY_NAME = {s.name: s for s in SETTINGS}
 
 
 def default_home() -> Path:
+    import platformdirs  # here, as in the folders below: a command that needs none of them skips ~10 ms
+
     return Path(platformdirs.user_data_dir("adsdash"))
 
 
@@ -83,6 +83,8 @@ def default_config_file() -> Path:
     env = os.environ.get("ADSDASH_CONFIG")
     if env:
         return Path(env).expanduser()
+    import platformdirs
+
     return Path(platformdirs.user_config_dir("adsdash")) / "config.toml"
 
 
@@ -125,6 +127,8 @@ class Settings:
     def log_dir(self) -> Path:
         """The app's log (adsdash.log) and the background worker's (worker.log)."""
         if self.platform_folders:
+            import platformdirs
+
             return Path(platformdirs.user_log_dir("adsdash")) / data_folder_key(self.home)
         return self.home / "log"
 
@@ -132,6 +136,8 @@ class Settings:
     def cache_dir(self) -> Path:
         """The workspace's parse cache (workspace-cache.json)."""
         if self.platform_folders:
+            import platformdirs
+
             return Path(platformdirs.user_cache_dir("adsdash")) / data_folder_key(self.home)
         return self.home / "cache"
 
@@ -253,9 +259,12 @@ def load_settings(
     values: dict[str, Any] = {}
     origins: dict[str, str] = {}
     keymap = _check_keymap(data.pop("keymap", {}), path)
-    from adsdash import schedules  # here: cronsim is loaded only when settings are
+    found: tuple[Schedule, ...] = ()
+    refused: tuple[str, ...] = ()
+    if "schedule" in data:  # here: the schedules' module (and cronsim) only for a file that has some
+        from adsdash import schedules
 
-    found, refused = schedules.parse(data.pop("schedule", None), path)
+        found, refused = schedules.parse(data.pop("schedule"), path)
     unknown = sorted(set(data) - set(_BY_NAME))
     if unknown:
         raise ConfigError(f"unknown setting(s) in {path}: {', '.join(unknown)}")

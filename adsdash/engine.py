@@ -70,7 +70,7 @@ class Engine:
         self.workspace = Workspace(
             settings.ads_sync_path, late_after_days=settings.late_after_days,
             stale_after_days=settings.stale_after_days, clock=self.clock,
-            cache_path=settings.cache_dir / "workspace-cache.json",  # parsed files, kept across starts
+            cache_path=lambda: settings.cache_dir / "workspace-cache.json",  # parsed files, kept across starts
             private=settings.home,
         )
 

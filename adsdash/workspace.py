@@ -113,7 +113,7 @@ class _FileWithStat(NamedTuple):
 
 class Workspace:
     def __init__(self, root: Path, *, late_after_days: int = 1, stale_after_days: int = 3,
-                 clock: Clock = system_clock, cache_path: Path | str | None = None,
+                 clock: Clock = system_clock, cache_path: Path | str | Callable[[], Path] | None = None,
                  private: Path | None = None) -> None:
         """`private`: adsdash's data folder. Nothing in it is ever read, even when a file of the
         ads_sync folder links to it: opening and closing a database file of ours would drop this
@@ -131,9 +131,17 @@ class Workspace:
         self._mutex = threading.Lock()  # the caches are shared by UI and worker threads
         self._made: dict[str, tuple[Any, ...]] = {}  # slug -> what its Client was made of, and it (_build)
         self._stamped: tuple[tuple, dict[str, list[os.DirEntry]]] | None = None  # the last stamp() and its entries
-        self.cache_path = Path(cache_path) if cache_path is not None else None
+        # A callable is asked once, when the cache is first needed (finding the platform's cache
+        # folder imports platformdirs, which a command that parses no file never needs).
+        self._cache_path = cache_path
         self._disk_loaded = False
         self._saved_at: float | None = None  # monotonic time of the last cache file write
+
+    @property
+    def cache_path(self) -> Path | None:
+        if callable(self._cache_path):
+            self._cache_path = self._cache_path()
+        return Path(self._cache_path) if self._cache_path is not None else None
 
     @property
     def clients_folder(self) -> Path:

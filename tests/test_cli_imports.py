@@ -54,8 +54,9 @@ def test_a_submit_loads_nothing_to_draw_no_yaml_and_no_queue(fake_settings, fake
     assert fake_engine.store.jobs() == []  # the store exists (only making one takes sqlite-utils)
     code, modules = loaded_by(fake_settings, tmp_path, "--json", "run", "validate", "ok")
     assert code == 0 and [job.command for job in fake_engine.store.jobs()] == ["validate"]  # it did queue
-    # validate takes no date: no client config is read; a worker hands the job to Huey
-    assert not top_level(modules) & (DRAWING | {"yaml", "huey"})
+    # validate takes no date: no client config is read; a worker hands the job to Huey; no file is
+    # parsed (no parse cache, so no platform folder), and the settings file has no schedules
+    assert not top_level(modules) & (DRAWING | {"yaml", "huey", "platformdirs", "cronsim"})
 
 
 @pytest.mark.parametrize("args", [("--json", "jobs"), ("--json", "job", "1"), ("logs", "1"), ("logs", "1", "--raw"),

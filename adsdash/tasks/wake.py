@@ -11,7 +11,6 @@ import logging
 import os
 import select
 import threading
-import uuid
 from pathlib import Path
 
 from adsdash.datadir import open_fifo_for_writing, prepare_folder
@@ -24,6 +23,8 @@ class WakeListener:
 
     def __init__(self, wake_dir: Path):
         prepare_folder(wake_dir)
+        import uuid  # here: a process that only wakes the workers never needs it
+
         name = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         # Made under a name wake_all ignores, opened, then renamed: a FIFO with no reader yet
         # would look abandoned to another process's wake_all, which removes those.
