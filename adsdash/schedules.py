@@ -66,7 +66,7 @@ class Refused(ValueError):
 @dataclass(frozen=True)
 class Clients:
     """Which clients a schedule runs for: all, a list of slugs, or a freshness filter."""
-    text: str  # as shown: all, ["acme", "globex"], not fresh, late,stale
+    text: str  # as shown: all, acme, globex (a list), not fresh, late,stale
     slugs: tuple[str, ...] | None = None  # a list of slugs
     kinds: frozenset[str] | None = None  # a freshness filter: these kinds (or all but these, with exclude)
     exclude: bool = False
@@ -226,7 +226,7 @@ def _clients(value: Any) -> Clients:
             if not catalogue.is_safe_slug(slug):
                 raise Refused("clients", f"{_show(slug)} is not a client slug")
         slugs = tuple(dict.fromkeys(value))
-        return Clients("[" + ", ".join(f'"{s}"' for s in slugs) + "]", slugs=slugs)
+        return Clients(", ".join(slugs), slugs=slugs)
     text = value.strip().lower() if isinstance(value, str) else ""
     if text == "all":
         return Clients("all")

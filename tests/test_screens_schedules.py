@@ -57,7 +57,7 @@ async def test_shows_each_schedule_and_pauses_and_resumes_it(tmp_path, zoned_ads
             screen = await until(pilot, lambda: isinstance(app.screen, SchedulesScreen) and app.screen)
             await until(pilot, lambda: screen.table.row_count == 2, what="two schedules")
             morning = cells(screen, "morning")
-            assert morning[:5] == ["▸ active", "morning", "validate", "05:30 every day", f'["{NY_SLUG}"] (1)']
+            assert morning[:5] == ["▸ active", "morning", "validate", "05:30 every day", f"{NY_SLUG} (1)"]
             assert morning[5] == "2026-03-03 05:30 EST America/New_York" and morning[6] == "2026-03-03 10:30 UTC"
             assert morning[7] == "1 queued"
             weekly = cells(screen, "weekly")

@@ -28,7 +28,7 @@ from adsdash.screens.base import AdsdashScreen
 # Widths for 160 columns; the last outcomes take what is left (None: as wide as they are).
 COLUMNS: tuple[tuple[str, str, int | None], ...] = (
     ("state", "State", 8), ("name", "Schedule", 14), ("command", "Command", 16), ("when", "When", 15),
-    ("clients", "Clients", 14), ("next", "Next run (client time)", 40), ("here", "Next run (here)", 20),
+    ("clients", "Clients", 30), ("next", "Next run (client time)", 40), ("here", "Next run (here)", 20),
     ("outcomes", "Last outcomes", None))
 PAUSED_LOOK = Look("‖", Tone.WARN)
 ACTIVE_LOOK = Look("▸", Tone.GOOD)
