@@ -31,8 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchlib import adsdash_argv, pct, verdict
 from benchlib import row as benchlib_row
-from benchlib import verdict
 
 LINES = 1_000_000
 LINE_BYTES = 80  # without its newline
@@ -47,16 +47,6 @@ with open(out, "wb") as fh:
     wall = time.perf_counter() - t
 print(json.dumps({"code": code, "wall": wall, "rss_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))
 """
-
-
-def adsdash_argv() -> list[str]:
-    script = Path(sys.executable).parent / "adsdash"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "adsdash"]
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def wall(argv: list[str], env: dict[str, str]) -> tuple[float, float]:

@@ -30,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchlib import row, verdict
+from benchlib import adsdash_argv, pct, row, verdict
 
 HERE = Path(__file__).resolve()
 sys.path.insert(0, str(HERE.parents[1]))
@@ -44,16 +44,6 @@ from adsdash.sweeps import choose, sweep  # noqa: E402
 CLIENTS = 1000
 SWEEP_TARGET = 1.0  # seconds
 REFRESH_TARGET = 20.0  # milliseconds, p95
-
-
-def adsdash_argv() -> list[str]:
-    script = Path(sys.executable).parent / "adsdash"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "adsdash"]
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def timed_sweep(env: dict[str, str]) -> tuple[float, list[dict]]:

@@ -4,7 +4,22 @@ flowing (an app on a pseudo-terminal blocks once nobody reads what it draws)."""
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
+
+
+def adsdash_argv() -> list[str]:
+    """How a person runs adsdash: the script next to this Python, else `python -m adsdash`."""
+    script = Path(sys.executable).parent / "adsdash"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "adsdash"]
+
+
+def pct(values: list[float], q: float) -> float:
+    """The q-quantile (nearest rank); nan for no values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def cpu_seconds(pid: int) -> float:

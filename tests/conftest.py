@@ -177,6 +177,14 @@ def ended(app, job_id: int):
 
 # ---- the command line, run as a real process -------------------------------------------
 
+def one_error_line(proc) -> str:
+    """The refusal: exactly one line on stderr, never a traceback."""
+    err = proc.stderr.decode()
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert err.startswith("adsdash: error:"), err
+    return err
+
+
 def run_adsdash(settings, *args: str, check: int | None = 0, extra_env: dict | None = None):
     """`python -m adsdash ARGS` against `settings`' folders; checks the exit code unless check=None."""
     env = dict(os.environ, ADSDASH_HOME=str(settings.home), ADS_SYNC_PROJECT_PATH=str(settings.ads_sync_path),

@@ -14,21 +14,13 @@ from datetime import date
 from importlib import metadata
 
 import pytest
-from conftest import FLOOD_LINES, run_adsdash, wait_ended
+from conftest import FLOOD_LINES, one_error_line, run_adsdash, wait_ended
 
 from adsdash.catalogue import last_complete_quarter
 
 
 def as_json(proc):
     return json.loads(proc.stdout)
-
-
-def one_error_line(proc) -> str:
-    """The refusal: exactly one line on stderr, never a traceback."""
-    err = proc.stderr.decode()
-    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
-    assert err.startswith("adsdash: error:"), err
-    return err
 
 
 def test_run_then_job_result_logs_and_jobs(fake_settings, fake_engine, worker):

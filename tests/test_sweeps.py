@@ -11,7 +11,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import PRODUCTION_CONFIG, run_adsdash, running_worker, sandbox_slug, state, wait_for
+from conftest import PRODUCTION_CONFIG, one_error_line, run_adsdash, running_worker, sandbox_slug, state, wait_for
 
 from adsdash.client_filter import ClientFilter, parse
 from adsdash.engine import Engine
@@ -24,11 +24,6 @@ def listed(proc) -> list[dict]:
     return json.loads(proc.stdout)
 
 
-def one_error_line(proc) -> str:
-    err = proc.stderr.decode()
-    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
-    assert err.startswith("adsdash: error:"), err
-    return err
 
 
 def freshness(engine: Engine) -> dict:
