@@ -167,7 +167,10 @@ class Engine:
         if any(True for _ in job_ids):
             from adsdash.tasks.wake import wake_all
 
-            wake_all(self.settings.wake_dir)
+            try:
+                wake_all(self.settings.wake_dir)
+            except OSError as exc:  # the jobs are stored: a worker's next poll (within a second) finds them
+                log.warning("cannot wake the workers (%s); they find the jobs at their next poll", exc)
 
     def retry(self, job_id: int, *, origin: str = "shell") -> Job:
         job = self.job_or_error(job_id)

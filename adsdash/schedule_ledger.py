@@ -21,11 +21,12 @@ import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from adsdash.store import Store, iso
 
 QUEUING = "queuing"  # claimed, its job being queued (left so by a worker killed then: see Scheduler._unstick)
+JOB_WITHIN = timedelta(seconds=30)  # a claimed run's job is stored this soon after the claim, or never
 QUEUED, ALREADY, REFUSED, MISSED, PAUSED, SKIPPED = "queued", "already", "refused", "missed", "paused", "skipped"
 OUTCOMES = (QUEUED, ALREADY, REFUSED, MISSED, PAUSED, SKIPPED)
 
@@ -121,19 +122,26 @@ class Ledger:
         return cur.rowcount == 1
 
     def job_of(self, run: Run) -> int | None:
-        """The job a claimed run got, if its worker stored one before it stopped."""
+        """The job a claimed run got, if its worker stored one before it stopped: one of the
+        schedule's for the client, queued within JOB_WITHIN of the claim (a later run's job,
+        a minute or more later, is not this run's)."""
+        if run.decided_at is None:
+            return None
+        until = iso(datetime.fromisoformat(run.decided_at) + JOB_WITHIN)
         row = self.store._conn().execute(
-            "select id from jobs where slug = ? and origin = ? and queued_at >= ? order by id limit 1",
-            (run.slug, f"schedule {run.schedule}", run.decided_at or "")).fetchone()
+            "select id from jobs where slug = ? and origin = ? and queued_at >= ? and queued_at <= ?"
+            " order by id limit 1", (run.slug, f"schedule {run.schedule}", run.decided_at, until)).fetchone()
         return row[0] if row else None
 
-    def settle(self, runs: Sequence[Run]) -> None:
-        """The outcomes of claimed runs (queued, already, refused), in one transaction."""
+    def settle(self, runs: Sequence[Run], *, worker: str, now: datetime) -> None:
+        """The outcomes of runs `worker` claimed (queued, already, refused), in one transaction;
+        a run another worker has taken over since (see take_over) is left to it."""
         with self.store._write() as conn:
             conn.executemany(
-                "update schedule_runs set outcome = ?, job_id = ?, reason = ?"
-                " where schedule = ? and slug = ? and due = ?",
-                [(r.outcome, r.job_id, r.reason, r.schedule, r.slug, r.due) for r in runs])
+                "update schedule_runs set outcome = ?, job_id = ?, reason = ?, decided_at = ?"
+                " where schedule = ? and slug = ? and due = ? and outcome = ? and worker = ?",
+                [(r.outcome, r.job_id, r.reason, iso(now), r.schedule, r.slug, r.due, QUEUING, worker)
+                 for r in runs])
 
     def prune(self, before: datetime) -> int:
         """Forget rows due before `before`, but never a client's newest row of a schedule
@@ -179,12 +187,12 @@ class Ledger:
         return [_run(r) for r in rows]
 
     def fingerprint(self) -> tuple:
-        """Changes when a row is decided or settled, or a schedule paused or resumed."""
+        """Changes when a row is decided or settled (both set decided_at), or a schedule paused or
+        resumed: two small reads, the first by index (the ledger may hold a million rows)."""
         conn = self.store._conn()
-        runs = conn.execute("select count(*), max(decided_at), sum(job_id),"
-                            " sum(outcome = ?) from schedule_runs", (QUEUING,)).fetchone()
+        newest = conn.execute("select max(decided_at) from schedule_runs").fetchone()
         state = conn.execute("select group_concat(name || ':' || paused, ',') from schedule_state").fetchone()
-        return (*tuple(runs), state[0])
+        return newest[0], state[0]
 
 
 def _run(row: sqlite3.Row) -> Run:

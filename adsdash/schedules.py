@@ -26,9 +26,10 @@ from __future__ import annotations
 import os
 import re
 import threading
+from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -267,19 +268,20 @@ def targets(schedule: Schedule, clients: Sequence[Client]) -> tuple[list[tuple[C
 
 
 def dues(schedule: Schedule, zone: ZoneInfo, since: datetime, now: datetime, *, limit: int) -> list[datetime]:
-    """The due instants in (since, now], newest first, at most `limit`, in UTC."""
-    start = now.astimezone(zone).replace(microsecond=0) + timedelta(seconds=1)  # reverse starts below it
-    found: list[datetime] = []
+    """The due instants in (since, now], newest first, at most `limit` (the newest), in UTC.
+    Searched forwards from `since`: backwards from `now`, a search started in the second pass
+    of a fall-back hour finds only the first pass, and an hourly cron would skip the repeat."""
+    found: deque[datetime] = deque(maxlen=limit)
     try:
-        for local in CronSim(schedule.cron, start, reverse=True):
+        for local in CronSim(schedule.cron, since.astimezone(zone)):
             due = local.astimezone(UTC)
-            if due <= since or len(found) >= limit:
+            if due > now:
                 break
-            if due <= now:  # a local time read back across a fold may land a moment ahead
+            if due > since:  # a local time read across a fold may land a moment before `since`
                 found.append(due)
-    except StopIteration:  # no earlier match within cronsim's 50 years
+    except StopIteration:  # no later match within cronsim's 50 years
         pass
-    return found
+    return list(reversed(found))
 
 
 def next_due(schedule: Schedule, zone: ZoneInfo, after: datetime) -> datetime | None:

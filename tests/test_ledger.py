@@ -291,30 +291,33 @@ def test_a_symlink_in_place_of_the_store_is_refused_not_followed(tmp_path):
 
 
 ADOPTER = textwrap.dedent("""
-    import json, sys, time
+    import json, os, sys
     from adsdash.store import Store
-    store, taken, idle_since = Store(sys.argv[1]), [], time.monotonic()
-    while time.monotonic() - idle_since < 1.0:
-        if got := store.adopt():
-            taken += got
-            idle_since = time.monotonic()
+    store, taken = Store(sys.argv[1]), []
+    while True:  # until the test says it stored the last job, and then nothing is left
+        done = os.path.exists(sys.argv[2])
+        got = store.adopt()
+        taken += got
+        if done and not got:
+            break
     print(json.dumps(taken))
 """)
 
 
 def test_each_stored_job_is_adopted_by_exactly_one_worker_process(tmp_path):
-    """Three processes adopt while jobs are stored: every queued job is handed over once, a job
-    cancelled before any adoption is never handed over, and nothing is left behind."""
-    path = tmp_path / "jobs.db"
+    """Three processes adopt while jobs are stored (some cancelled at once, adopted or not): every
+    job is handed over at most once, every one still waiting is handed over, nothing is left."""
+    path, done = tmp_path / "jobs.db", tmp_path / "done"
     store = Store(path)
-    adopters = [subprocess.Popen([sys.executable, "-c", ADOPTER, str(path)], stdout=subprocess.PIPE, text=True)
-                for _ in range(3)]
+    adopters = [subprocess.Popen([sys.executable, "-c", ADOPTER, str(path), str(done)], stdout=subprocess.PIPE,
+                                 text=True) for _ in range(3)]
     made = []
     for i in range(300):
         job = store.create_job(slug=f"c{i % 7}", command="validate", args={}, argv=["x"], cwd="/")
         made.append(job.id)
         if i % 50 == 0:
             store.request_cancel(job.id)  # may be adopted first or not: either way it never runs
+    done.touch()
     taken = [job_id for proc in adopters for job_id in json.loads(proc.communicate(timeout=60)[0])]
     cancelled = {job.id for job in store.jobs(status="cancelled", limit=None)}
     assert len(taken) == len(set(taken))  # no job handed over twice

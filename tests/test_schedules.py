@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -175,6 +176,23 @@ def test_a_daily_schedule_runs_once_per_local_day_in_each_zone_across_a_dst_chan
         assert "2026-10-25T00:30:00.000000+00:00" in {r.due for r in ledger_rows(worker.engine, "autumn")}
 
 
+def test_a_quarter_hourly_cron_runs_every_quarter_through_the_fall_back_hour(tmp_path, ads, workers):
+    """New York falls back at 06:00 UTC on 2026-11-01: 01:00-01:59 comes twice. A worker up all
+    along queues every quarter hour of both passes, each at its time, none `missed`."""
+    toml = f'[[schedule]]\nname = "quarterly"\ncommand = "validate"\ncron = "*/15 * * * *"\nclients = ["{NY_SLUG}"]\n'
+    start = datetime(2026, 11, 1, 4, 52, tzinfo=UTC)
+    clock = Clock(start)
+    worker = workers(configured(tmp_path, ads, toml), clock)
+    while clock.now < datetime(2026, 11, 1, 7, 10, tzinfo=UTC):  # a tick every 5 minutes
+        clock.now += timedelta(minutes=5)
+        worker.scheduler.tick()
+        idle(worker.engine)
+    runs = sorted(ledger_rows(worker.engine, "quarterly"), key=lambda r: r.due)
+    assert [(r.due[11:16], r.outcome) for r in runs] == [
+        (f"{hour:02}:{minute:02}", "queued") for hour in (5, 6, 7) for minute in (0, 15, 30, 45)
+        if (hour, minute) <= (7, 0)]
+
+
 # ---- exactly once ------------------------------------------------------------------------------
 
 ONE = f'[[schedule]]\nname = "morning"\ncommand = "validate"\nat = "05:30"\nclients = ["{NY_SLUG}", "{LONDON_SLUG}"]\n'
@@ -226,6 +244,23 @@ def test_a_run_claimed_by_a_worker_killed_before_it_queued_is_queued_once_by_the
     runs = {r.slug: r for r in ledger_rows(engine, "morning")}
     assert (runs[LONDON_SLUG].outcome, runs[LONDON_SLUG].job_id) == ("queued", stored.id)
     assert runs[NY_SLUG].outcome == "queued" and runs[NY_SLUG].job_id in {j.id for j in jobs} - {stored.id}
+
+
+def test_a_stuck_run_of_a_paused_schedule_is_not_queued_and_its_slow_claimer_cannot_overwrite(tmp_path, ads,
+                                                                                              workers):
+    settings = configured(tmp_path, ads, ONE)
+    clock = Clock(NY_DUE + timedelta(minutes=1))
+    engine = Engine(settings, clock=clock)
+    ledger = Ledger(engine.store)
+    ny_due = "2026-03-02T10:30:00.000000+00:00"
+    ledger.enrol(["morning"], clock.now - timedelta(days=1))
+    ledger.claim("morning", [(NY_SLUG, ny_due)], worker="slow:1:a", now=clock.now)
+    ledger.set_paused(["morning"], True, clock.now)
+    workers(settings, clock).scheduler.tick()  # "slow:1:a" is no live worker: its claim is taken over
+    [run] = [r for r in ledger_rows(engine, "morning") if r.slug == NY_SLUG]
+    assert run.outcome == "paused" and scheduled_jobs(engine, "morning") == []
+    ledger.settle([replace(run, outcome="queued", job_id=999)], worker="slow:1:a", now=clock.now)  # at last
+    assert [(r.outcome, r.job_id) for r in ledger_rows(engine, "morning") if r.slug == NY_SLUG] == [("paused", None)]
 
 
 @pytest.mark.parametrize(("late", "queued"), [(timedelta(hours=2, minutes=59), True),

@@ -14,7 +14,9 @@ costs at most `wait_seconds`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from huey import Huey
@@ -36,6 +38,7 @@ class WakingSqliteStorage(SqliteStorage):
         self.wait_seconds = wait_seconds
         self.listener: WakeListener | None = None
         self.adopt: Callable[[], object] | None = None  # hands stored jobs to this queue (the worker's)
+        self._batch = threading.local()  # inside one_wake_up(): enqueue leaves the waking to its end
         super().__init__(name, **kwargs)
 
     def _create_connection(self):
@@ -55,9 +58,29 @@ class WakingSqliteStorage(SqliteStorage):
 
     def enqueue(self, data, priority=None):
         super().enqueue(data, priority)
+        if getattr(self._batch, "open", False):
+            self._batch.pending = True
+        else:
+            self._wake()
+
+    @contextmanager
+    def one_wake_up(self) -> Iterator[None]:
+        """Enqueue many (a sweep's jobs, adopted) and wake the consumers once, at the end."""
+        self._batch.open, self._batch.pending = True, False
+        try:
+            yield
+        finally:
+            self._batch.open = False
+            if self._batch.pending:
+                self._wake()
+
+    def _wake(self) -> None:
         if self.listener is not None:
             self.listener.notify()
-        wake_all(self.wake_dir)
+        try:
+            wake_all(self.wake_dir)
+        except OSError as exc:  # the task is queued: the consumers find it at their next poll
+            log.warning("cannot wake the other workers: %s", exc)
 
     def dequeue(self):
         listener = self.listener

@@ -121,9 +121,11 @@ class Scheduler:
                 if paused:
                     outcome, why = PAUSED, "the schedule is paused"
                 elif index > 0:
-                    outcome, why = MISSED, f"no worker was up; only the newest run ({iso(due_runs[0])}) is caught up"
+                    outcome, why = MISSED, (f"not queued at its time (no worker up, or none ticked); only the"
+                                            f" newest run ({iso(due_runs[0])}) is caught up")
                 elif now - due > self.catch_up:
-                    outcome, why = MISSED, (f"no worker was up from its time until past the catch-up window"
+                    outcome, why = MISSED, ("not queued at its time (no worker up, or none ticked) nor within the"
+                                            " catch-up window"
                                             f" ({self.engine.settings.schedule_catch_up_hours:g} h)")
                 elif skip := schedule.clients.skip_reason(client):
                     outcome, why = SKIPPED, skip
@@ -153,7 +155,7 @@ class Scheduler:
             log.info("schedule %s: %s %s (due %s): %s", run.schedule, run.slug, run.outcome, run.due,
                      f"job {run.job_id}" if run.outcome == QUEUED else run.reason)
         try:
-            self.ledger.settle(settled)
+            self.ledger.settle(settled, worker=self.worker_id, now=self.engine.clock())
         except STORE_FAULTS as exc:  # the runs stay claimed ("queuing"): never queued twice
             log.error("schedule %s: cannot record the outcome of %d run(s): %s", schedule.name, len(settled), exc)
         return settled
@@ -165,12 +167,16 @@ class Scheduler:
         live = [worker.id for worker in self.engine.store.live_workers()]
         by_name = {schedule.name: schedule for schedule in found}
         settled: list[Run] = []
-        for run in self.ledger.stuck(older_than=now - STUCK_AFTER, live=live):
+        stuck = self.ledger.stuck(older_than=now - STUCK_AFTER, live=live)
+        paused = self.ledger.paused() if stuck else set()
+        for run in stuck:
             if not self.ledger.take_over(run, run.worker, worker=self.worker_id, now=now):
                 continue  # another worker took it
             schedule, job_id = by_name.get(run.schedule), self.ledger.job_of(run)
             if job_id is not None:
                 done = Run(run.schedule, run.slug, run.due, QUEUED, job_id)
+            elif run.schedule in paused:
+                done = Run(run.schedule, run.slug, run.due, PAUSED, reason="the schedule is paused")
             elif now - datetime.fromisoformat(run.due) > self.catch_up:
                 done = Run(run.schedule, run.slug, run.due, MISSED, reason="its worker stopped before queuing it,"
                            " and it is past the catch-up window")
@@ -179,7 +185,7 @@ class Scheduler:
             else:
                 settled += self._queue(schedule, [(run.slug, run.due)])
                 continue
-            self.ledger.settle([done])
+            self.ledger.settle([done], worker=self.worker_id, now=now)
             settled.append(done)
         return settled
 

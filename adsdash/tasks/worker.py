@@ -184,8 +184,11 @@ class Worker:
             delay = min(delay * 2, 30.0)
 
     def adopt(self) -> None:
-        """Put the stored jobs no worker has handed over yet into Huey's queue (see tasks/queue.py)."""
-        self.enqueue(self.store.adopt())
+        """Put the stored jobs no worker has handed over yet into Huey's queue (see tasks/queue.py),
+        waking the consumers once for all of them (a sweep stores a thousand at once)."""
+        if adopted := self.store.adopt():
+            with self.huey.storage.one_wake_up():
+                self.enqueue(adopted)
 
     def enqueue(self, job_ids: list[int]) -> None:
         for job_id in job_ids:
