@@ -240,6 +240,9 @@ class Store:
         self.clock = clock
         self._database = _Database.of(self.path)
         self._made: dict[str, dict[tuple, Job]] = {}  # see _jobs_of
+        # latest_by_slug's last answer, the highest id read, the ids in it not yet ended
+        self._latest: tuple[dict[str, Job], int | None, list[int]] = ({}, None, [])
+        self._latest_lock = threading.Lock()
         with self._database.lock:
             if not self._database.migrated:
                 try:
@@ -404,10 +407,28 @@ class Store:
         return int(self._conn().execute("pragma data_version").fetchone()[0])
 
     def latest_by_slug(self) -> dict[str, Job]:
-        """Each client's newest job, for the clients table."""
-        rows = self._conn().execute(
-            "select * from jobs where id in (select max(id) from jobs group by slug)")
-        return {job.slug: job for job in self._jobs_of("latest", rows)}
+        """Each client's newest job, for the clients table. Read since the last call: the jobs
+        added since (ids above the highest seen) and the last ones not yet ended; an ended job
+        is final (its late output lines are not shown here), so it is not read again."""
+        with self._latest_lock:
+            known, top, going = self._latest
+            conn = self._conn()
+            if top is None or (conn.execute("select max(id) from jobs").fetchone()[0] or 0) < top:  # a new file
+                known, top = {}, 0
+                rows = conn.execute("select * from jobs where id in (select max(id) from jobs group by slug)"
+                                    " order by id")
+            else:
+                rows = conn.execute("select * from jobs where id > ? or id in (select value from json_each(?))"
+                                    " order by id", (top, json.dumps(going)))
+            latest = dict(known)
+            read = list(self._jobs_of("latest", rows))  # every job shown not ended before is among them
+            for job in read:
+                if (before := latest.get(job.slug)) is None or job.id >= before.id:
+                    latest[job.slug] = job
+                top = max(top, job.id)
+            going = [job.id for job in read if not job.ended and latest[job.slug] is job]
+            self._latest = (latest, top, going)
+            return dict(latest)
 
     def active_by_slug(self) -> dict[str, Job]:
         """Each client's running job, else its oldest queued one."""

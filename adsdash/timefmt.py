@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 
 
 def parse(value: str | None) -> datetime | None:
@@ -43,6 +43,18 @@ def ago(value: str | datetime | None, now: datetime) -> str:
         if seconds >= size:
             return f"{int(seconds // size)}{unit} ago"
     return "just now"
+
+
+def ago_span(moment: datetime, now: datetime) -> tuple[datetime | None, datetime | None]:
+    """From when until when (exclusive; None: without end) ago(moment, ...) reads as it does at `now`."""
+    seconds = (now - moment).total_seconds()
+    if seconds < 60:
+        return None, moment + timedelta(seconds=60)
+    for size in (86400, 3600, 60):
+        if seconds >= size:
+            start = int(seconds // size) * size
+            return moment + timedelta(seconds=start), moment + timedelta(seconds=start + size)
+    return None, None  # not reached
 
 
 def local(value: str | datetime | None, zone: tzinfo | None = None) -> str:

@@ -39,6 +39,7 @@ from adsdash.ads_files import (  # SOURCES, ErrorInfo: part of this module's API
     zone_named,
 )
 from adsdash.catalogue import is_safe_slug
+from adsdash.folder_delta import changed_slugs
 from adsdash.freshness import Freshness, Kind, assess, client_yesterday
 from adsdash.parse_cache import StatCache, Stored
 from adsdash.processes import pid_alive
@@ -49,6 +50,7 @@ _ERROR_NAME_RE = re.compile(r"error_(\d{8}_\d{6})([._-][A-Za-z0-9]+)?\.json", re
 _YEAR_RE = re.compile(r"\d{4}", re.ASCII)
 _safe_slug = lru_cache(maxsize=8192)(is_safe_slug)  # the same thousand names at every read
 SAVE_EVERY_SECONDS = 60.0  # files change while jobs run: rewrite the cache file at most this often
+FULL_SCAN_SECONDS = 60.0  # clients(as_of=) looks at every file at least this often, not just the changed
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,11 @@ class Workspace:
         self._mutex = threading.Lock()  # the caches are shared by UI and worker threads
         self._made: dict[str, tuple[Any, ...]] = {}  # slug -> what its Client was made of, and it (_build)
         self._stamped: tuple[tuple, dict[str, list[os.DirEntry]]] | None = None  # the last stamp() and its entries
+        # The last clients(as_of=): its stamp and clients, by slug (see _clients_since); a full scan at least
+        # every FULL_SCAN_SECONDS. `looked_at`: the slugs the last call made again or looked at (tests, bench).
+        self._since: tuple[tuple, dict[str, Client]] | None = None
+        self._full_at = float("-inf")
+        self.looked_at: frozenset[str] = frozenset()
         # A callable is asked once, when the cache is first needed (finding the platform's cache
         # folder imports platformdirs, which a command that parses no file never needs).
         self._cache_path = cache_path
@@ -153,7 +160,7 @@ class Workspace:
     def stamp(self) -> tuple:
         """A cheap fingerprint of the folder (names, sizes and times of its entries): it changes
         when a file clients() reads is added, removed or written."""
-        parts: list[tuple[str, int, int]] = []
+        parts: list[tuple[str, int, int, int]] = []
         seen: dict[str, list[os.DirEntry]] = {}
         for rel_dir in ("configs/clients", "state", "locks", "errors"):
             for entry in seen.setdefault(rel_dir, self._entries(rel_dir)):
@@ -161,7 +168,7 @@ class Workspace:
                     st = entry.stat(follow_symlinks=False)  # kept by the entry: clients(as_of=) stats none again
                 except OSError:
                     continue
-                parts.append((f"{rel_dir}/{entry.name}", st.st_mtime_ns, st.st_size))
+                parts.append((f"{rel_dir}/{entry.name}", st.st_mtime_ns, st.st_size, st.st_ino))
         stamp = tuple(parts)
         self._stamped = (stamp, seen)
         return stamp
@@ -182,6 +189,8 @@ class Workspace:
         seen = stamped[1] if as_of is not None and stamped is not None and stamped[0] is as_of else {}
         with self._mutex:
             self._load_disk_cache()
+            if as_of is not None and seen and (since := self._clients_since(as_of, seen)) is not None:
+                return since
             configs = self._scan("configs/clients", ".yaml", entries=seen.get("configs/clients"))
             odd_states: dict[str, str] = {}  # slug -> why its state file is not read
             states = self._scan("state", ".json", odd=odd_states, entries=seen.get("state"))
@@ -197,11 +206,51 @@ class Workspace:
                 cache.scanned(files.values())
             if len(self._made) > len(configs):  # clients gone
                 self._made = {slug: made for slug, made in self._made.items() if slug in configs}
+            self._since = (as_of, {client.slug: client for client in result}) if as_of is not None and seen else None
+            self._full_at, self.looked_at = time.monotonic(), frozenset(configs)
             to_save = self._cache_to_save() if save_cache else None
         # Written outside the lock: readers need not wait for the disk.
         if to_save is not None and self.cache_path is not None:
             parse_cache.save(self.cache_path, self._cache_root(), to_save)
         return result
+
+    def _clients_since(self, stamp: tuple, seen: dict[str, list[os.DirEntry]]) -> list[Client] | None:
+        """clients() made from the last call's: only the clients whose entries in the stamp changed,
+        that hold a lock (its age and liveness change with time) or whose day turned are made again.
+        None: a full scan is due (none yet, or the last one FULL_SCAN_SECONDS ago)."""
+        if self._since is None or time.monotonic() - self._full_at > FULL_SCAN_SECONDS:
+            return None
+        before, known = self._since
+        now = self.clock()
+        dirty = changed_slugs(before, stamp)
+        yesterdays: dict[str, date | None] = {}
+        for slug in known:
+            made = self._made.get(slug)
+            if made is None:  # a lock: made every time
+                dirty.add(slug)
+            elif made[3] is not None:  # its zone is known: its day may have turned
+                zone_name = made[0].timezone
+                if zone_name not in yesterdays:
+                    zone = zone_named(zone_name)
+                    yesterdays[zone_name] = client_yesterday(zone, now) if zone is not None else None
+                if yesterdays[zone_name] != made[3]:
+                    dirty.add(slug)
+        configs = self._scan("configs/clients", ".yaml", entries=_named(seen["configs/clients"], dirty, ".yaml"))
+        odd_states: dict[str, str] = {}
+        states = self._scan("state", ".json", odd=odd_states, entries=_named(seen["state"], dirty, ".json"))
+        locks = self._scan("locks", ".lock", entries=_named(seen["locks"], dirty, ".lock"))
+        error_dirs = {e.name for e in _named(seen["errors"], dirty, "") if _no_raise(e.is_dir, follow_symlinks=False)}
+        clients = dict(known)
+        for slug in dirty:
+            if slug in configs:
+                clients[slug] = self._build(slug, configs[slug], states.get(slug), locks.get(slug),
+                                            self._newest_error_file(slug) if slug in error_dirs else None, now,
+                                            odd_states.get(slug))
+            else:  # gone
+                clients.pop(slug, None)
+                self._made.pop(slug, None)
+        self._since, self.looked_at = (stamp, clients), frozenset(dirty)
+        return [clients[slug] for slug in sorted(clients)]
 
     def client(self, slug: str) -> Client | None:
         if not is_safe_slug(slug):
@@ -304,6 +353,8 @@ class Workspace:
         )
         if lock_file is None:
             self._made[slug] = (config, state, error, yesterday, client)
+        else:  # made every time while the lock is there (_clients_since looks for none)
+            self._made.pop(slug, None)
         return client
 
     def _lock_info(self, found: _FileWithStat | None, now: datetime) -> LockInfo | None:
@@ -412,6 +463,12 @@ class Workspace:
             except OSError:
                 pass  # no data folder yet: nothing of ours to avoid
         return (st.st_dev, st.st_ino) in self._ours
+
+
+def _named(entries: list[os.DirEntry], slugs: set[str], ending: str) -> list[os.DirEntry]:
+    """The entries of these clients (SLUG + ending)."""
+    names = {slug + ending for slug in slugs}
+    return [entry for entry in entries if entry.name in names]
 
 
 def _no_raise(check: Callable[..., bool], **kwargs: Any) -> bool:

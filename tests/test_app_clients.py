@@ -412,3 +412,28 @@ async def test_a_refresh_reads_again_only_when_the_folder_or_the_jobs_changed(ap
         reads = screen.loaded
         job = app.submit_job("validate", "priority-roofing")  # a job: read again
         await until(pilot, lambda: screen.loaded > reads and app.engine.store.job(job.id).ended, 20, "a read")
+
+
+async def test_a_refresh_after_one_file_changed_makes_only_that_client_again(app, ads_dir):
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await loaded(pilot)
+        workspace = app.engine.workspace
+        await until(pilot, lambda: screen.checks >= 2, 10, "the first refreshes")
+        before = {row.slug: row for row in screen.data.rows}
+        locked = {c.slug for c in screen.data.clients.values() if c.lock is not None}  # made at every read
+        target = next(slug for slug, p in PLAN.items() if p.kind == "fresh" and slug not in locked)
+        state_file = ads_dir / "state" / f"{target}.json"
+        state = json.loads(state_file.read_text())
+        state["google_ads"]["watermark_date"] = "2020-01-01"
+        state_file.write_text(json.dumps(state))
+        await until(pilot, lambda: cell_text(screen, target, "watermark") == "2020-01-01", 10, "the refresh")
+        assert cell_text(screen, target, "fresh") == "✗ stale"
+        assert workspace.looked_at == {target} | locked  # not the other 29-odd clients' files
+        after = {row.slug: row for row in screen.data.rows}
+        assert after[target] is not before[target]
+        assert after.keys() == before.keys()
+        # A file changed back: shown at the next refresh too.
+        state["google_ads"]["watermark_date"] = before[target].cells[2].plain
+        state_file.write_text(json.dumps(state))
+        await until(pilot, lambda: cell_text(screen, target, "watermark") == before[target].cells[2].plain, 10)
+        assert workspace.looked_at == {target} | locked

@@ -101,3 +101,20 @@ def test_chunks_read_back_from_any_line_are_the_lines(tmp_path):
             assert [text for piece in pieces for text in texts_of(piece.data)] == lines, (after, stream)
             assert [piece.first_seq for piece in pieces][:1] == [line.seq for line in
                                                                  store.lines(job.id, after=after, stream=stream)][:1]
+
+
+def test_latest_by_slug_read_since_the_last_call_misses_nothing(tmp_path):
+    store = Store(tmp_path / "jobs.db")
+    a1, b1 = new_job(store, "a"), new_job(store, "b")
+    assert store.claim(b1.id, "w") is Claim.CLAIMED
+    first = {slug: (job.id, job.status) for slug, job in store.latest_by_slug().items()}
+    assert first == {"a": (a1.id, "queued"), "b": (b1.id, STARTED)}
+    a2 = new_job(store, "a")  # newer than the one shown
+    store.finish(b1.id, FINISHED, worker="w", exit_code=0)  # the one shown ends
+    store.finish(a1.id, CANCELLED)  # an older job ends: a2 stays the newest
+    got = store.latest_by_slug()
+    assert {slug: (job.id, job.status) for slug, job in got.items()} == {"a": (a2.id, "queued"), "b": (b1.id, FINISHED)}
+    c1 = new_job(store, "c")
+    again = store.latest_by_slug()
+    assert again["b"] is got["b"] and again["c"].id == c1.id
+    assert again == Store(tmp_path / "jobs.db").latest_by_slug()  # as a first, full read finds them

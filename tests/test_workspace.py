@@ -371,3 +371,30 @@ def test_a_pid_we_may_not_signal_is_alive(folder, ws, monkeypatch):
 
     monkeypatch.setattr(os, "kill", kill)
     assert ws.client("c").lock.alive is True
+
+
+def test_clients_as_of_a_stamp_makes_again_only_the_clients_that_changed(folder):
+    for slug in ("a", "b", "c", "d"):
+        folder.client(slug, PRODUCTION_CONFIG, state("2025-10-12"))
+    now = [FILES_NOW]
+    ws = Workspace(folder.root, clock=lambda: now[0])
+    first = {c.slug: c for c in ws.clients(as_of=ws.stamp())}
+    assert ws.looked_at == {"a", "b", "c", "d"}  # the first read: every one
+    folder.write("state/b.json", state("2025-10-01", note="rewritten"))
+    folder.client("e", PRODUCTION_CONFIG, state("2025-10-12"))
+    (folder.root / "configs" / "clients" / "d.yaml").unlink()
+    folder.write("locks/c.lock", f"pid: 4242\ntimestamp: {FILES_NOW.timestamp()}\n")
+    got = {c.slug: c for c in ws.clients(as_of=ws.stamp())}
+    assert ws.looked_at == {"b", "c", "d", "e"}
+    assert list(got) == ["a", "b", "c", "e"]
+    assert got["a"] is first["a"]
+    assert got["b"].watermarks["google_ads"] == date(2025, 10, 1) and got["c"].lock is not None
+    assert {c.slug: c for c in ws.clients()} == got  # as a full scan finds them
+    ws.clients(as_of=ws.stamp())
+    again = {c.slug: c for c in ws.clients(as_of=ws.stamp())}
+    assert ws.looked_at == {"c"}  # a lock's age and liveness change with time: made at every read
+    assert again["a"] is first["a"]
+    now[0] = datetime(2025, 10, 14, 12, 0, tzinfo=UTC)  # the clients' day turned: all made again
+    turned = {c.slug: c for c in ws.clients(as_of=ws.stamp())}
+    assert ws.looked_at == {"a", "b", "c", "e"}
+    assert (first["a"].freshness.lag_days, turned["a"].freshness.lag_days) == (0, 1)

@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from rich.cells import cell_len
 from rich.console import JustifyMethod
@@ -104,7 +104,21 @@ class ClientRow:
     def matches(self, found: ClientFilter, marked: bool = False) -> bool:
         return found.matches(slug=self.slug, name=self.name, kind=self.kind, marked=marked)
 
+    @cached_property
+    def _keys(self) -> dict[str, tuple]:
+        return {}  # order -> sort_key: a row is kept across refreshes (build_rows' memo), its keys with it
+
+    @cached_property
+    def content_widths(self) -> dict[str, int]:
+        """The name's and the slug's widths in terminal cells (ClientsTable._fit_content)."""
+        return {key: widest([self.cells[COLUMN_INDEX[key]].plain]) for key in WIDEST_CONTENT}
+
     def sort_key(self, order: str) -> tuple:
+        if (key := self._keys.get(order)) is None:
+            key = self._keys[order] = self._sort_key(order)
+        return key
+
+    def _sort_key(self, order: str) -> tuple:
         name = (self.name.casefold(), self.slug)
         if order == "name":
             return name
@@ -121,19 +135,30 @@ _MARKED_CELL = Cell(("◉", None), tone=Tone.NEW, bold=True)  # one cell wide in
 _UNMARKED_CELL = Cell((" ", None))
 
 
-def _job_cell(job: Job | None, now: datetime) -> tuple[Cell, float | None]:
+Span = tuple[datetime | None, datetime | None]  # from when until when (exclusive) a cell reads the same
+_ALWAYS: Span = (None, None)
+
+
+def _job_cell(job: Job | None, now: datetime) -> tuple[Cell, float | None, Span]:
+    """The job's cell, when its job last changed (epoch seconds), and while the cell reads the same."""
     if job is None:
-        return _NONE_CELL, None
+        return _NONE_CELL, None, _ALWAYS
+    span: Span = (now, now)  # a running job's elapsed time: made again every time
     if job.status == "started":
         moment, age = job.started_at, f"{timefmt.duration(job.elapsed(now))}"
-    elif job.status == "queued":  # ages in minutes: a table that changes every second redraws every second
-        moment, age = job.queued_at, timefmt.ago(job.queued_at, now)
-    else:
-        moment, age = job.finished_at or job.queued_at, timefmt.ago(job.finished_at or job.queued_at, now)
+    else:  # ages in minutes: a table that changes every second redraws every second
+        moment = job.queued_at if job.status == "queued" else job.finished_at or job.queued_at
+        age = timefmt.ago(moment, now)
+        at = timefmt.parse(moment)
+        span = timefmt.ago_span(at, now) if at is not None else _ALWAYS
     stamp = timefmt.parse(moment)
     status = job_status(job.status)
     return (Cell((job.command, None), (" ", None), (job.status, status.tone), (f" {age}", Tone.MUTED)),
-            stamp.timestamp() if stamp else None)
+            stamp.timestamp() if stamp else None, span)
+
+
+def _holds(span: Span, now: datetime) -> bool:
+    return (span[0] is None or span[0] <= now) and (span[1] is None or now < span[1])
 
 
 def _lock_cell(client: Client) -> Cell:
@@ -152,15 +177,16 @@ def _clean_name(name: str) -> str:
     return cell(name, 60).plain
 
 
-# slug -> the client, job and job cell a row was made of, and the row (see build_rows)
-RowMemo = dict[str, tuple[Client, Job | None, Cell, "ClientRow"]]
+# slug -> the client and job a row was made of, while its job cell reads the same, and the row (see build_rows)
+RowMemo = dict[str, tuple[Client, Job | None, Span, "ClientRow"]]
 
 
 def build_rows(clients: Iterable[Client], latest: Mapping[str, Job], active: Mapping[str, Job],
                now: datetime, memo: RowMemo | None = None) -> list[ClientRow]:
     """The table's rows, from the workspace and the store. Pure; safe in any thread. `memo`: the
-    row made last time is used again when its client, job and job cell are the same (the store
-    gives the same Job for an unchanged row), so a refresh of 1,000 rows makes the few changed."""
+    row made last time is used again when its client and job are the same and its job's age still
+    reads the same (the store gives the same Job for an unchanged row), so a refresh of 1,000 rows
+    makes the few changed."""
     rows = []
     shared: dict[tuple, Cell] = {}  # most watermark, lag and freshness cells repeat: one object each
 
@@ -175,11 +201,13 @@ def build_rows(clients: Iterable[Client], latest: Mapping[str, Job], active: Map
         watermark = client.watermarks.get("google_ads")
         lag = fresh.lag_days
         job = active.get(client.slug) or latest.get(client.slug)
-        job_cell, job_time = _job_cell(job, now)
-        if memo is not None and (made := memo.get(client.slug)) is not None \
-                and made[1] is job and made[2] == job_cell and made[0] == client:
+        # The same client and job (the workspace and the store give the same objects for unchanged
+        # ones): the row is the same while the job's age reads the same.
+        if memo is not None and (made := memo.get(client.slug)) is not None and made[1] is job \
+                and (made[0] is client or made[0] == client) and _holds(made[2], now):
             rows.append(made[3])
             continue
+        job_cell, job_time, span = _job_cell(job, now)
         cells = (
             Cell((_clean_name(client.name), None)),
             Cell((client.slug, None)),  # slugs are safe by construction (workspace)
@@ -191,7 +219,7 @@ def build_rows(clients: Iterable[Client], latest: Mapping[str, Job], active: Map
         )
         row = ClientRow(client.slug, client.name, fresh.severity, lag, job_time, cells, fresh.kind.value)
         if memo is not None:
-            memo[client.slug] = (client, job, job_cell, row)
+            memo[client.slug] = (client, job, span, row)
         rows.append(row)
     return rows
 
@@ -249,7 +277,7 @@ class ClientsTable(DataTable):
 
     def _fit_content(self, rows: list[ClientRow]) -> None:
         """The name and slug columns are as wide as their widest content, where there is room."""
-        content = {key: min(cap, widest(row.cells[COLUMN_INDEX[key]].plain for row in rows))
+        content = {key: min(cap, max((row.content_widths[key] for row in rows), default=0))
                    for key, cap in WIDEST_CONTENT.items()}
         if content != self._content:
             self._content = content
