@@ -2,7 +2,8 @@
 
 Shared by the app, the command line and worker processes, so: WAL, a busy timeout,
 one connection per thread, and every state change in one short write transaction.
-The row is the truth about a job; Huey's queue only carries job ids.
+The row is the truth about a job; Huey's queue only carries job ids. The values it hands
+out (Job, WorkerInfo, the statuses, StoreError) are in records.py.
 
 One owner of the file's connections per process (`_Database`): nothing here opens or
 closes the file outside SQLite, since closing any descriptor of it would drop all of
@@ -17,28 +18,40 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
-from enum import Enum
 from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from adsdash import chunks, timefmt
+from adsdash import chunks
 from adsdash.chunks import Chunk, Line
 from adsdash.datadir import DataDirError, create_private, prepare_file
-from adsdash.processes import same_process, start_ticks
+from adsdash.processes import start_ticks
+from adsdash.records import (  # noqa: F401 - the store's values, imported from here by most modules
+    CANCELLED,
+    ENDED,
+    FAILED,
+    FINISHED,
+    HEARTBEAT_SECONDS,
+    QUEUED,
+    STARTED,
+    STATUSES,
+    WORKER_TIMEOUT_SECONDS,
+    Claim,
+    Clock,
+    Job,
+    LostJob,
+    NewJob,
+    StoreError,
+    WorkerInfo,
+    iso,
+    system_clock,
+)
 
 if TYPE_CHECKING:  # imported where used: reading and submitting jobs never need it (~70 ms to import)
     import sqlite_utils
 
-QUEUED, STARTED, FINISHED, FAILED, CANCELLED = "queued", "started", "finished", "failed", "cancelled"
-STATUSES = (QUEUED, STARTED, FINISHED, FAILED, CANCELLED)
-ENDED = (FINISHED, FAILED, CANCELLED)
-HEARTBEAT_SECONDS = 2.0
-WORKER_TIMEOUT_SECONDS = 15.0  # a worker silent this long is gone
 SCHEMA_VERSION = 5
 SCHEDULE_TABLES = (
     # One row per (schedule, client, due instant in UTC): the primary key decides who queues a run.
@@ -50,138 +63,6 @@ SCHEDULE_TABLES = (
     # The newest decision, read by the schedules screen every second: by index, not by a scan.
     "create index if not exists schedule_runs_decided on schedule_runs (decided_at)",
 )
-
-
-class StoreError(Exception):
-    """The job store cannot be used; the message is one line naming the file."""
-
-
-class Claim(Enum):
-    """What a worker's claim on a job found. Only CLAIMED may start the CLI."""
-    CLAIMED = "claimed"
-    PARKED = "parked"  # the client's turn is taken: handed back when it is free
-    ALREADY_RUNNING = "already running"  # a duplicate delivery
-    GONE = "gone"  # ended (cancelled, say) or deleted
-
-
-Clock = Callable[[], datetime]
-
-
-def system_clock() -> datetime:
-    return datetime.now(UTC)
-
-
-def iso(moment: datetime) -> str:
-    """UTC with microseconds, sortable as text."""
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-@dataclass(frozen=True)
-class Job:
-    id: int
-    slug: str
-    command: str
-    args: dict[str, str]
-    argv: list[str]
-    cwd: str
-    status: str
-    queued_at: str
-    started_at: str | None
-    finished_at: str | None
-    exit_code: int | None
-    error: str | None
-    result: str | None
-    pid: int | None
-    worker: str | None
-    requested_by: str | None
-    requested_from: str | None
-    line_count: int
-    cancel_requested: bool
-    parked: bool
-    output_note: str | None  # what happened to the output when the store could not take it
-    origin: str | None  # through what it was asked: app, shell, schedule NAME (None: before schema 4)
-
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> Job:
-        row = dict(row)
-        row["args"] = json.loads(row["args"] or "{}")
-        row["argv"] = json.loads(row["argv"] or "[]")
-        row["cancel_requested"] = bool(row["cancel_requested"])
-        row["parked"] = bool(row["parked"])
-        for column in ("pgid", "proc_start", "handed"):  # the workers' bookkeeping
-            row.pop(column, None)
-        return cls(**row)
-
-    @property
-    def ended(self) -> bool:
-        return self.status in ENDED
-
-    @property
-    def asked(self) -> str:
-        """`ana from 10.0.0.5 via app`: who asked, from where (SSH), through what."""
-        text = self.requested_by or "?"
-        if self.requested_from:
-            text += f" from {self.requested_from}"
-        return text + (f" via {self.origin}" if self.origin else "")
-
-    def elapsed(self, now: datetime | None = None) -> float | None:
-        """Seconds run so far (or in all, once ended); None before it starts."""
-        start = timefmt.parse(self.started_at)
-        if start is None:
-            return None
-        end = timefmt.parse(self.finished_at) or now or system_clock()
-        return max(0.0, (end - start).total_seconds())
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["job_id"] = data.pop("id")
-        return data
-
-
-@dataclass(frozen=True)
-class NewJob:
-    """A job to store (create_jobs_unless_active)."""
-    slug: str
-    command: str
-    args: dict[str, str]
-    argv: Sequence[str]
-    cwd: str
-    requested_by: str | None
-    requested_from: str | None
-    origin: str | None
-
-
-@dataclass(frozen=True)
-class LostJob:
-    job: Job
-    pgid: int | None
-    proc_start: int | None  # the CLI's start time: a pid reused since is not ours to kill
-
-
-@dataclass(frozen=True)
-class WorkerInfo:
-    id: str
-    host: str
-    pid: int
-    kind: str
-    concurrency: int
-    started_at: str
-    heartbeat: float
-    stopped_at: str | None
-    proc_start: int | None = None
-
-    @property
-    def here(self) -> bool:
-        return self.host == socket.gethostname()
-
-    def alive(self, now: float | None = None) -> bool:
-        """On this host, while its process exists (a paused worker is not lost); elsewhere,
-        while its heartbeat is recent."""
-        if self.stopped_at:
-            return False
-        if self.here:
-            return same_process(self.pid, self.proc_start)
-        return (now or time.time()) - self.heartbeat <= WORKER_TIMEOUT_SECONDS
 
 
 class _Database:
