@@ -38,7 +38,8 @@ sys.path.insert(0, str(HERE.parents[1]))
 from adsdash.app import AdsdashApp  # noqa: E402 - after the path is set
 from adsdash.config import load_settings  # noqa: E402
 from adsdash.engine import Engine  # noqa: E402
-from adsdash.screens.clients import ClientsScreen, changes, read_clients  # noqa: E402
+from adsdash.screens.clients import ClientsScreen  # noqa: E402
+from adsdash.screens.clients_read import changes, read_clients  # noqa: E402
 from adsdash.sweeps import choose, sweep  # noqa: E402
 
 CLIENTS = 1000

@@ -372,7 +372,7 @@ async def test_the_footer_and_the_log_come_after_the_first_frame_complete(app):
 
 
 async def test_a_slow_first_read_does_not_hold_the_screen_back(live_sandbox_settings, monkeypatch):
-    import adsdash.screens.clients as clients_screen
+    import adsdash.screens.clients_read as clients_screen
 
     real = clients_screen.read_clients
     release = threading.Event()  # the folder is "slow" until the test says so: no timing to race
