@@ -222,18 +222,26 @@ def test_two_workers_and_a_restart_in_the_due_minute_queue_each_run_once(tmp_pat
     assert (run.outcome, run.job_id, run.due) == ("queued", jobs[0].id, "2026-03-02T10:30:00.000000+00:00")
 
 
-def test_a_run_claimed_by_a_worker_killed_before_it_queued_is_queued_once_by_the_next(tmp_path, ads, workers):
-    """A worker claims the NY run, then dies before storing the job; another claims the London
-    run and dies right after storing it. The next worker queues the first once and settles the
-    second with the job it already has."""
+NY_DUE_UTC = "2026-03-02T10:30:00.000000+00:00"
+
+
+def a_minute_after_ny_due(tmp_path, ads):
+    """Settings, clock, engine and ledger a minute after the NY run is due, the schedule enrolled."""
     settings = configured(tmp_path, ads, ONE)
     clock = Clock(NY_DUE + timedelta(minutes=1))
     engine = Engine(settings, clock=clock)
     ledger = Ledger(engine.store)
-    london_due = "2026-03-02T05:30:00.000000+00:00"
     ledger.enrol(["morning"], clock.now - timedelta(days=1))
-    assert ledger.claim("morning", [(NY_SLUG, "2026-03-02T10:30:00.000000+00:00")], worker="gone:1:a",
-                        now=clock.now) != []
+    return settings, clock, engine, ledger
+
+
+def test_a_run_claimed_by_a_worker_killed_before_it_queued_is_queued_once_by_the_next(tmp_path, ads, workers):
+    """A worker claims the NY run, then dies before storing the job; another claims the London
+    run and dies right after storing it. The next worker queues the first once and settles the
+    second with the job it already has."""
+    settings, clock, engine, ledger = a_minute_after_ny_due(tmp_path, ads)
+    london_due = "2026-03-02T05:30:00.000000+00:00"
+    assert ledger.claim("morning", [(NY_SLUG, NY_DUE_UTC)], worker="gone:1:a", now=clock.now) != []
     assert ledger.claim("morning", [(LONDON_SLUG, london_due)], worker="gone:2:b", now=clock.now) != []
     stored = engine.submit("validate", LONDON_SLUG, origin="schedule morning", once=True)
     worker = workers(settings, clock)  # its first tick takes both over
@@ -248,13 +256,8 @@ def test_a_run_claimed_by_a_worker_killed_before_it_queued_is_queued_once_by_the
 
 def test_a_stuck_run_of_a_paused_schedule_is_not_queued_and_its_slow_claimer_cannot_overwrite(tmp_path, ads,
                                                                                               workers):
-    settings = configured(tmp_path, ads, ONE)
-    clock = Clock(NY_DUE + timedelta(minutes=1))
-    engine = Engine(settings, clock=clock)
-    ledger = Ledger(engine.store)
-    ny_due = "2026-03-02T10:30:00.000000+00:00"
-    ledger.enrol(["morning"], clock.now - timedelta(days=1))
-    ledger.claim("morning", [(NY_SLUG, ny_due)], worker="slow:1:a", now=clock.now)
+    settings, clock, engine, ledger = a_minute_after_ny_due(tmp_path, ads)
+    ledger.claim("morning", [(NY_SLUG, NY_DUE_UTC)], worker="slow:1:a", now=clock.now)
     ledger.set_paused(["morning"], True, clock.now)
     workers(settings, clock).scheduler.tick()  # "slow:1:a" is no live worker: its claim is taken over
     [run] = [r for r in ledger_rows(engine, "morning") if r.slug == NY_SLUG]
