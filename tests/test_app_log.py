@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from itertools import pairwise
 
 from conftest import SIZE, header, loaded, log_text, select, until
 from textual import events
@@ -84,6 +85,35 @@ async def test_a_long_job_opens_at_its_end_with_every_line_reachable(fake_engine
         view.action_top()
         await pilot.pause()
         assert view.shown_lines()[0] == "line 1"
+
+
+async def test_new_lines_show_as_the_watcher_sees_them_and_are_read_once(fake_engine, worker, monkeypatch):
+    monkeypatch.setenv("FAKE_SECONDS", "3")
+    app = AdsdashApp(fake_engine)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await loaded(pilot)
+        await select(pilot, "slow")
+        job = app.submit_job("validate", "slow")
+        view = screen.job_log.output
+        await until(pilot, lambda: view.line_count >= 2, 10, "the first lines")
+        screen.job_log._fast.pause()  # no tick: only the watcher's word brings the new lines now
+        store, reads = app.engine.store, []
+        read = store.lines_cut
+
+        def lines_cut(job_id, **kwargs):
+            found = read(job_id, **kwargs)
+            reads.append((kwargs["after"], len(found)))
+            return found
+
+        monkeypatch.setattr(store, "lines_cut", lines_cut)
+        seen = view.line_count
+        await until(pilot, lambda: view.line_count >= seen + 5, 10, "five more lines without the tick")
+        await pilot.pause()
+        last = store.lines(job.id, after=view.line_count - 1)[0].as_text
+        assert view.shown_lines()[-1] == last
+        # Following, the pane reads each new line once (not the page it falls in, again and again).
+        reads.sort()
+        assert reads and all(after >= before + count for (before, count), (after, _) in pairwise(reads))
 
 
 async def test_a_flood_never_freezes_the_app(fake_engine, worker, monkeypatch):

@@ -56,11 +56,14 @@ class View:
 class Watcher(threading.Thread):
     """Finds and polls the followed job in the store. Plain thread; never calls Textual."""
 
-    def __init__(self, store: Callable[[], Store], on_news: Callable[[], object] = lambda: None):
-        """`on_news`: called (from this thread) when the view changes while the pane sleeps."""
+    def __init__(self, store: Callable[[], Store], on_news: Callable[[], object] = lambda: None,
+                 on_change: Callable[[], object] = lambda: None):
+        """`on_news`: called (from this thread) when the view changes while the pane sleeps;
+        `on_change`: when it changes while the pane is awake (so the pane need not wait for its tick)."""
         super().__init__(name="adsdash-log-watcher", daemon=True)
         self._get_store = store
         self._on_news = on_news
+        self._on_change = on_change
         self.pane_asleep = threading.Event()  # set by the pane when its tick stops: then tell it of news
         self._lock = threading.Lock()
         self._view = View()
@@ -136,6 +139,8 @@ class Watcher(threading.Thread):
             if changed and self.pane_asleep.is_set():
                 self.pane_asleep.clear()
                 self._on_news()
+            elif changed:
+                self._on_change()
             running = view.job is not None and not view.job.ended
             self._wake.wait(POLL_SECONDS if running else IDLE_POLL_SECONDS)
 
@@ -223,6 +228,8 @@ class JobLog(Vertical):
         self._slug: str | None = None  # followed before the watcher started
         self._paused = False
         self._gone = False
+        self._fresh_posted = threading.Event()
+        self._fresh_at = 0.0  # when the last Fresh was posted (read and written by the watcher only)
         self.now: datetime | None = None  # the screen's clock at its last tick; None: ask `clock`
 
     def compose(self) -> ComposeResult:
@@ -237,7 +244,7 @@ class JobLog(Vertical):
         if self._gone or self.watcher is not None or not self.is_attached:
             return
         self.mount(OutputView(self.store(), None, id="job-output"))
-        self.watcher = Watcher(self.store, on_news=lambda: self.post_message(self.News()))
+        self.watcher = Watcher(self.store, on_news=lambda: self.post_message(self.News()), on_change=self._changed)
         self.watcher.follow(self._slug)
         self.watcher.pause(self._paused)
         self.watcher.start()
@@ -274,6 +281,24 @@ class JobLog(Vertical):
     class News(Message):
         """The watcher saw something new while the tick slept (a job queued elsewhere)."""
 
+    class Fresh(Message):
+        """The watcher saw something new while the tick runs: show it now, not at the next tick."""
+
+    def _changed(self) -> None:
+        """From the watcher's thread: one Fresh message on its way at a time, and at most one a
+        frame (TICK_SECONDS): a flood must not cost the UI more than its tick did."""
+        now = time.monotonic()
+        if not self._fresh_posted.is_set() and now - self._fresh_at >= TICK_SECONDS:
+            self._fresh_at = now
+            self._fresh_posted.set()
+            self.post_message(self.Fresh())
+
+    def on_job_log_fresh(self, message: Fresh) -> None:
+        message.stop()
+        self._fresh_posted.clear()  # before reading the view: a change after this posts again
+        if not self._paused:
+            self.tick()
+
     def on_job_log_news(self, message: News) -> None:
         message.stop()
         if not self._paused:
@@ -307,19 +332,23 @@ class JobLog(Vertical):
         if self.watcher is None:
             return
         view = self.watcher.view
-        if view is self.view and not (view.job is not None and not view.job.ended):
-            self._idle_ticks += 1  # nothing new: after a moment the fast tick sleeps until the watcher has news
-            if self._idle_ticks > IDLE_TICKS and self._fast is not None and self.watcher is not None:
-                self._fast.pause()
-                self.watcher.pane_asleep.set()
-                if self.watcher.view is not self.view:  # news between the look above and the set
-                    self._wake_up()
+        if view is self.view:  # nothing new (while a job runs, its elapsed time moves with set_now)
+            if view.job is None or view.job.ended:  # after a moment the fast tick sleeps until the watcher has news
+                self._idle_ticks += 1
+                if self._idle_ticks > IDLE_TICKS and self._fast is not None and self.watcher is not None:
+                    self._fast.pause()
+                    self.watcher.pane_asleep.set()
+                    if self.watcher.view is not self.view:  # news between the look above and the set
+                        self._wake_up()
             return
+        outputs = self.query(OutputView)
+        if not outputs:  # not mounted yet, or removed as the screen closes (a message still on its way)
+            return
+        output = outputs.first(OutputView)
         self._idle_ticks = 0
         before, self.view = self.view, view
         if view.slug == self._slug == before.slug and _moved(before.job, view.job):  # not a new client followed
             self.post_message(self.Moved(view.job))
-        output = self.output
         job = view.job if view.slug == self._slug else None  # the watcher may not have switched yet
         output.show_job(job.id if job else None)
         if job is not None:

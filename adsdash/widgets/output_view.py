@@ -13,12 +13,13 @@ gutter. Text can be selected with the mouse and copied (only the selected lines 
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
 from textual.cache import LRUCache
-from textual.geometry import Offset, Size
+from textual.geometry import Offset, Region, Size
 from textual.scroll_view import ScrollView
 from textual.selection import Selection
 from textual.strip import Strip
@@ -68,9 +69,11 @@ class OutputView(ScrollView, can_focus=True):
         self.follow = True  # keep the newest line in view while the job writes
         self.term: str | None = None  # highlighted search term
         self.current: int | None = None  # index of the current search match
-        self._pages: LRUCache[int, list[tuple[Line, int]]] = LRUCache(64)
+        # page number -> (index of its first line held, the lines held from there on)
+        self._pages: LRUCache[int, tuple[int, list[tuple[Line, int]]]] = LRUCache(64)
         self._strips: LRUCache[int, Strip] = LRUCache(1024)
         self._text_width = 0  # widest line rendered so far, in cells
+        self._frame_style: Style | None = None  # the widget's style, worked out once a frame
 
     # -- growing ------------------------------------------------------------
 
@@ -80,13 +83,14 @@ class OutputView(ScrollView, can_focus=True):
             return
         self.job_id = job_id
         self.line_count = 0
-        self.follow = True
         self.term, self.current = None, None
         self._pages.clear()
         self._strips.clear()
         self._text_width = 0
         self._resize()
-        self.scroll_to(0, 0, animate=False)
+        # At once, like the scroll to the end that may follow in the same tick (a deferred one would undo it).
+        self.scroll_to(0, 0, animate=False, immediate=True)
+        self.follow = True  # scrolling up to 0 has just turned it off
         self.refresh()
 
     def set_line_count(self, count: int) -> None:
@@ -96,13 +100,25 @@ class OutputView(ScrollView, can_focus=True):
         if count < self.line_count:  # never in practice; start afresh rather than show stale pages
             self._pages.clear()
             self._strips.clear()
-        else:
-            self._pages.discard(self.line_count // PAGE_LINES)  # it was read while still filling
-        self.line_count = count
+        self.line_count = count  # a page read while still filling is topped up when its new lines are drawn
         self._resize()
         if self.follow or at_end:  # off once the operator scrolls up, on again at the bottom
             self.follow = True
-            self.scroll_end(animate=False, x_axis=False)
+            # At once, as Textual's Log does: a scroll deferred to after the refresh costs a frame
+            # that still shows the old lines. `force`: the scrollbar that allows it may only
+            # appear at the next layout, which may also resize the view (then on_resize scrolls again).
+            self.scroll_end(animate=False, x_axis=False, immediate=True, force=True)
+
+    def on_resize(self) -> None:
+        self._keep_at_end()
+
+    def _keep_at_end(self) -> None:
+        if self.follow and self.scroll_offset.y != self.max_scroll_y:
+            self.scroll_end(animate=False, x_axis=False, immediate=True, force=True)
+
+    def watch_show_horizontal_scrollbar(self, shown: bool) -> None:
+        if shown:  # the bar takes a row: the end moved (known after the layout)
+            self.call_after_refresh(self._keep_at_end)
 
     @property
     def gutter_width(self) -> int:
@@ -161,20 +177,35 @@ class OutputView(ScrollView, can_focus=True):
         if self.job_id is None or not 0 <= index < self.line_count:
             return None
         page_no = index // PAGE_LINES
-        page = self._pages.get(page_no)
-        if page is None:
-            page = self.store.lines_cut(self.job_id, after=page_no * PAGE_LINES, limit=PAGE_LINES, max_bytes=CUT_BYTES)
-            self._pages[page_no] = page
-        offset = index - page_no * PAGE_LINES
-        return page[offset] if offset < len(page) else None
+        start, end = page_no * PAGE_LINES, min(self.line_count, (page_no + 1) * PAGE_LINES)
+        first, held = self._pages.get(page_no) or (index, [])
+        if index < first:  # scrolled up into a page read from the middle: read the whole page
+            first, held = start, []
+        if index >= first + len(held):
+            # Only what is missing: the tail page as it fills, or (first sight, e.g. following a
+            # flood) the page from this line on, not the lines above it that are not on screen.
+            after = first + len(held)
+            held = held + self.store.lines_cut(self.job_id, after=after, limit=end - after, max_bytes=CUT_BYTES)
+            self._pages.discard(page_no)  # LRUCache.set keeps a key's first value
+            self._pages[page_no] = (first, held)
+        offset = index - first
+        return held[offset] if offset < len(held) else None
 
     # -- drawing --------------------------------------------------------------
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # rich_style walks every ancestor: once a frame, not once a line.
+        self._frame_style = self.rich_style
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame_style = None
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         index = scroll_y + y
         width = self.size.width
-        base = self.rich_style
+        base = self._frame_style or self.rich_style
         found = self.line(index)
         if found is None:
             return Strip.blank(width, base)
@@ -204,19 +235,16 @@ class OutputView(ScrollView, can_focus=True):
         raw = line.as_text
         cut = length > CUT_BYTES or len(raw) > MAX_RENDER_CHARS
         cleaned = keep_colour(raw[:MAX_RENDER_CHARS] if cut else raw)
+        if not (cut or span or self.term or index == self.current or "\x1b[" in cleaned):
+            # The common line (one style, nothing marked): its segment directly, without a Text.
+            strip = Strip([Segment(cleaned, self._tint(line, cleaned, base))] if cleaned else [], cell_len(cleaned))
+            return self._widest(strip)
         text = Text.from_ansi(cleaned, no_wrap=True, end="") if "\x1b[" in cleaned else Text(
             cleaned, no_wrap=True, end="")
         if cut:
             text.append(f" … (cut here: the line has {length:,} bytes)",
                         style=self.get_component_rich_style("output-view--gutter"))
-        under = base
-        if line.stream == "stderr":
-            under += self.get_component_rich_style("output-view--stderr")
-        elif "\x1b[" not in cleaned:
-            for marker, tint in LEVEL_TINTS:
-                if marker in cleaned:
-                    under += self.get_component_rich_style(tint)
-                    break
+        under = self._tint(line, cleaned, base)
         if index == self.current:
             under += self.get_component_rich_style("output-view--current")
         text.stylize_before(under)  # the line's own colours win over the base
@@ -227,7 +255,19 @@ class OutputView(ScrollView, can_focus=True):
             start, end = span
             text.stylize(self.screen.get_component_rich_style("screen--selection"), start,
                          len(text) if end == -1 else end)
-        strip = Strip(text.render(self.app.console, end=""), text.cell_len)
+        return self._widest(Strip(text.render(self.app.console, end=""), text.cell_len))
+
+    def _tint(self, line: Line, cleaned: str, base: Style) -> Style:
+        """The style under a line's own colours: stderr's, else its log level's."""
+        if line.stream == "stderr":
+            return base + self.get_component_rich_style("output-view--stderr")
+        if "\x1b[" not in cleaned:
+            for marker, tint in LEVEL_TINTS:
+                if marker in cleaned:
+                    return base + self.get_component_rich_style(tint)
+        return base
+
+    def _widest(self, strip: Strip) -> Strip:
         if strip.cell_length > self._text_width:
             self._text_width = strip.cell_length
             self.call_later(self._resize)  # not during render: it changes the layout
