@@ -19,7 +19,7 @@ import pytest
 from conftest import Clock, configured, run_adsdash, wait_for
 
 from adsdash.engine import Engine
-from adsdash.schedule_ledger import Ledger
+from adsdash.schedule_ledger import Ledger, Run
 from adsdash.store import QUEUED, STARTED
 from adsdash.tasks.worker import Worker
 
@@ -264,6 +264,21 @@ def test_a_stuck_run_of_a_paused_schedule_is_not_queued_and_its_slow_claimer_can
     assert run.outcome == "paused" and scheduled_jobs(engine, "morning") == []
     ledger.settle([replace(run, outcome="queued", job_id=999)], worker="slow:1:a", now=clock.now)  # at last
     assert [(r.outcome, r.job_id) for r in ledger_rows(engine, "morning") if r.slug == NY_SLUG] == [("paused", None)]
+
+
+def test_only_the_worker_that_holds_a_claimed_run_settles_it(tmp_path, ads):
+    """A run taken over while still queuing: the worker it was taken from cannot settle it any
+    more (its job, if any, is found by the new holder); the new holder can."""
+    _settings, clock, _engine, ledger = a_minute_after_ny_due(tmp_path, ads)
+    [(slug, due)] = ledger.claim("morning", [(NY_SLUG, NY_DUE_UTC)], worker="slow:1:a", now=clock.now)
+    [stuck] = ledger.stuck(older_than=clock.now, live=[])
+    assert ledger.take_over(stuck, "slow:1:a", worker="next:2:b", now=clock.now)
+    assert not ledger.take_over(stuck, "slow:1:a", worker="third:3:c", now=clock.now)  # one taker
+    ledger.settle([Run("morning", slug, due, "queued", 111)], worker="slow:1:a", now=clock.now)
+    [run] = ledger.runs("morning")
+    assert (run.outcome, run.job_id, run.worker) == ("queuing", None, "next:2:b")
+    ledger.settle([Run("morning", slug, due, "queued", 222)], worker="next:2:b", now=clock.now)
+    assert [(r.outcome, r.job_id) for r in ledger.runs("morning")] == [("queued", 222)]
 
 
 @pytest.mark.parametrize(("late", "queued"), [(timedelta(hours=2, minutes=59), True),
