@@ -11,7 +11,7 @@ import logging
 import os
 import re
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date
 from functools import cached_property, partial
 from pathlib import Path
@@ -160,11 +160,11 @@ class Engine:
         self.enqueue([job.id for job in results if isinstance(job, Job)])
         return results
 
-    def enqueue(self, job_ids: Iterable[int]) -> None:
+    def enqueue(self, job_ids: Sequence[int]) -> None:
         """Tell the workers that these stored jobs are waiting: the one way in to the queue.
         A worker adopts them into Huey's queue (tasks/queue.py); a process that only stores
         jobs never imports Huey. With no worker up, the jobs wait for the first to start."""
-        if any(True for _ in job_ids):
+        if job_ids:  # the jobs are in the store already: only the wake-up is left to do
             from adsdash.tasks.wake import wake_all
 
             try:
