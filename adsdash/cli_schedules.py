@@ -64,7 +64,7 @@ def _show(engine: Engine, book, out: Printer) -> int:
                   "config_file": str(engine.settings.config_file)})
         return 0
     if not facts:
-        out.text(f"no usable schedule in {engine.settings.config_file}")
+        out.text(view.none_text(engine.settings.config_file, bool(refusals)))
     else:
         rows = [(f.schedule.name, " ".join([f.schedule.command, *(f"--{k} {v}" for k, v in f.schedule.params.items())]),
                  f.schedule.when, f"{f.schedule.clients.text} ({f.clients})", *view.next_texts(f),

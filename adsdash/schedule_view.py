@@ -106,6 +106,13 @@ def state_text(facts: Facts) -> str:
     return "paused" if facts.paused else "active"
 
 
+def none_text(config_file: object, refused: bool) -> str:
+    """What to say when no schedule can run: none written yet, or every one refused."""
+    if refused:
+        return f"no usable schedule in {config_file}: each one is refused (below)"
+    return f"no schedules yet: add [[schedule]] tables to {config_file} (README: Schedules)"
+
+
 def as_dict(facts: Facts) -> dict[str, Any]:
     s = facts.schedule
     run = facts.next_run

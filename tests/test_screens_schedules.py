@@ -93,3 +93,15 @@ async def test_pause_is_refused_in_read_only_mode(tmp_path, zoned_ads, utc):
         await pilot.pause(0.2)
         assert Ledger(app.engine.store).paused() == set()
         assert cells(screen, "morning")[0] == "▸ active"
+
+
+async def test_with_no_schedule_written_the_screen_says_how_to_add_one_and_refuses_nothing(tmp_path, zoned_ads):
+    settings = configured(tmp_path, zoned_ads, "")  # a settings file with no [[schedule]]
+    app = AdsdashApp(Engine(settings))
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("t")
+        screen = await until(pilot, lambda: isinstance(app.screen, SchedulesScreen) and app.screen)
+        said = screen.query_one("#schedule-refusals")
+        await until(pilot, lambda: "no schedules yet" in str(said.render()), what="the note")
+        assert "refused" not in str(said.render()) and screen.table.row_count == 0

@@ -114,9 +114,10 @@ class SchedulesScreen(AdsdashScreen):
                 for (key, _label, _width), value in zip(COLUMNS, cells, strict=True):
                     table.update_cell(f.schedule.name, key, value, update_width=False)
         self.paused = {f.schedule.name: f.paused for f in facts}
+        said = [f"refused: {line}" for line in refusals]
         if not facts:
-            refusals = (f"no usable schedule in {self.engine.settings.config_file}", *refusals)
-        lines = Text("\n").join(safe_text(f"refused: {line}") for line in refusals)
+            said.insert(0, view.none_text(self.engine.settings.config_file, bool(refusals)))
+        lines = Text("\n").join(safe_text(line) for line in said)
         self.query_one("#schedule-refusals", Static).update(lines)
         self.refresh_bindings()
 
