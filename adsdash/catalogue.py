@@ -9,17 +9,16 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
 from datetime import date
-from typing import TypedDict
+from types import MappingProxyType
+from typing import NamedTuple, TypedDict
 
 
 class RequestError(ValueError):
     """A request adsdash refuses; the message is one clear line for a person."""
 
 
-@dataclass(frozen=True)
-class Command:
+class Command(NamedTuple):
     name: str
     description: str
     params: tuple[str, ...]
@@ -40,8 +39,7 @@ COMMANDS: dict[str, Command] = {
 }
 
 
-@dataclass(frozen=True)
-class ScopeKind:
+class ScopeKind(NamedTuple):
     name: str
     example: str
     description: str
@@ -155,11 +153,10 @@ class JobParams(TypedDict, total=False):
     scope: str | None
 
 
-@dataclass(frozen=True)
-class JobRequest:
+class JobRequest(NamedTuple):
     command: str
     slug: str
-    args: Mapping[str, str] = field(default_factory=dict)
+    args: Mapping[str, str] = MappingProxyType({})  # NamedTuple: one shared default, so one that cannot change
 
     def argv(self) -> list[str]:
         # Re-checked here, the one way to argv: a request may come from the job store, or

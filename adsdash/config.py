@@ -18,9 +18,9 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from adsdash.binding_ids import BINDING_IDS
 
@@ -32,8 +32,7 @@ class ConfigError(ValueError):
     """A setting has a value adsdash cannot use."""
 
 
-@dataclass(frozen=True)
-class Setting:
+class Setting(NamedTuple):
     name: str
     env: str | None
     default: Any
@@ -88,8 +87,7 @@ def default_config_file() -> Path:
     return Path(platformdirs.user_config_dir("adsdash")) / "config.toml"
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):  # not a dataclass: see records.py
     ads_sync_path: Path
     cli_command: str
     home: Path
@@ -103,8 +101,8 @@ class Settings:
     schedules: tuple[Schedule, ...] = ()  # the usable [[schedule]] tables (adsdash/schedules.py)
     schedule_refusals: tuple[str, ...] = ()  # one line per refused table: loading goes on without it
     config_file: Path | None = None  # the settings file read (it may not exist)
-    keymap: Mapping[str, str] = field(default_factory=dict)
-    origins: Mapping[str, str] = field(default_factory=dict)
+    keymap: Mapping[str, str] = MappingProxyType({})
+    origins: Mapping[str, str] = MappingProxyType({})
 
     @property
     def store_path(self) -> Path:
@@ -144,8 +142,8 @@ class Settings:
     def describe(self) -> list[tuple[str, str, str]]:
         """(name, value, origin) for every setting, the folders that follow from `home`, and
         every binding id, for `adsdash config`."""
-        rows = [(f.name, str(getattr(self, f.name)), self.origins.get(f.name, "default"))
-                for f in fields(self) if f.name in _BY_NAME]
+        rows = [(f, str(getattr(self, f)), self.origins.get(f, "default"))
+                for f in self._fields if f in _BY_NAME]
         at = next(i for i, row in enumerate(rows) if row[0] == "home") + 1
         why = "platform {} folder (home is the default)" if self.platform_folders else "inside home (not the default)"
         rows[at:at] = [("log_dir", str(self.log_dir), why.format("log")),

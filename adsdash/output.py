@@ -15,7 +15,6 @@ import json
 import os
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict
 from datetime import date, datetime
 from functools import cached_property
 from json.encoder import encode_basestring_ascii  # what json.dumps does for a str, without its checks
@@ -44,6 +43,8 @@ def _jsonable(value: Any) -> Any:
 
 
 def client_dict(client: Client) -> dict[str, Any]:
+    from dataclasses import asdict  # here: the workspace's values are dataclasses, a submit's are not
+
     data = client.data_status()
     data.update(
         name=client.name, customer_id=client.customer_id, timezone=client.timezone,

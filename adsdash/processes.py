@@ -3,10 +3,11 @@ mistaken for ours): shared by the store, workspace, runner and workers."""
 
 from __future__ import annotations
 
-import logging
 import os
 
-log = logging.getLogger(__name__)
+from adsdash.lazy_log import get_logger
+
+log = get_logger(__name__)
 HAVE_PROC = os.path.isdir("/proc/self")
 
 

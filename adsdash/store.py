@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sqlite3
 import threading
 import time
@@ -47,6 +46,7 @@ from adsdash.records import (  # noqa: F401 - the store's values, imported from 
     WorkerInfo,
     iso,
     system_clock,
+    this_host,
 )
 
 if TYPE_CHECKING:  # imported where used: reading and submitting jobs never need it (~70 ms to import)
@@ -479,7 +479,7 @@ class Store:
 
     def register_worker(self, worker_id: str, *, kind: str, concurrency: int) -> None:
         self.db.table("workers").upsert(
-            {"id": worker_id, "host": socket.gethostname(), "pid": os.getpid(), "kind": kind,
+            {"id": worker_id, "host": this_host(), "pid": os.getpid(), "kind": kind,
              "concurrency": concurrency, "started_at": self._now(), "heartbeat": time.time(), "stopped_at": None,
              "proc_start": start_ticks(os.getpid())},
             pk="id")

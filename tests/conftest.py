@@ -7,7 +7,6 @@ every run."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import shlex
@@ -409,7 +408,7 @@ def snapshot_app(snapshot_settings):
     """snapshot_app(read_only=False, **settings changes) -> an app on snapshot_settings, its clock
     at SNAPSHOT_NOW, no worker (no job runs)."""
     def make(*, read_only: bool = False, **changes) -> AdsdashApp:
-        settings = dataclasses.replace(snapshot_settings, **changes)
+        settings = snapshot_settings._replace(**changes)
         return AdsdashApp(Engine(settings, clock=snapshot_clock), read_only=read_only, clock=snapshot_clock)
     return make
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import threading
@@ -291,7 +290,7 @@ async def test_outside_text_in_a_client_name_renders_safely(live_sandbox_setting
 
 
 async def test_a_keymap_overrides_a_binding_by_id(live_sandbox_settings, sandbox_worker):
-    settings = dataclasses.replace(live_sandbox_settings, keymap={"clients.validate": "x", "app.quit": "ctrl+w"})
+    settings = live_sandbox_settings._replace(keymap={"clients.validate": "x", "app.quit": "ctrl+w"})
     app = AdsdashApp(Engine(settings))
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)

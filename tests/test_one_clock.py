@@ -8,7 +8,6 @@ once-a-second tick, not from a refresh that happens to land.
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import timedelta
 
 import pytest
@@ -30,7 +29,7 @@ def clock() -> Clock:
 def slow_engine(fake_settings, clock, monkeypatch):
     """An engine whose worker (a real Huey consumer) runs `slow` for a minute, on the hand clock."""
     monkeypatch.setenv("FAKE_SECONDS", "60")
-    settings = dataclasses.replace(fake_settings, refresh_seconds=3600)  # no refresh during the test
+    settings = fake_settings._replace(refresh_seconds=3600)  # no refresh during the test
     worker = Worker(settings, kind="embedded", clock=clock)
     worker.start()
     yield Engine(settings, clock=clock)

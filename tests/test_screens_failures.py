@@ -5,8 +5,6 @@ Real sandbox ads_sync, store, worker and app (Pilot); the failing sandbox client
 
 from __future__ import annotations
 
-import dataclasses
-
 from conftest import SIZE, sandbox_slug, until, wait_ended
 
 from adsdash.engine import Engine
@@ -20,7 +18,7 @@ def toasts(app) -> list[tuple[str, bool]]:
 
 
 async def test_a_job_that_fails_while_the_app_runs_is_announced(sandbox_settings, make_app):
-    settings = dataclasses.replace(sandbox_settings, refresh_seconds=0.3)
+    settings = sandbox_settings._replace(refresh_seconds=0.3)
     slug = sandbox_slug("failing")
     engine = Engine(settings)
     before_app = Worker(settings, kind="embedded")

@@ -7,15 +7,15 @@ command line and the app store jobs and wake the workers without importing it.
 
 from __future__ import annotations
 
-import logging
 import os
 import select
 import threading
 from pathlib import Path
 
 from adsdash.datadir import open_fifo_for_writing, prepare_folder
+from adsdash.lazy_log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 class WakeListener:

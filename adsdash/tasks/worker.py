@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import socket
 import threading
 import time
 import uuid
@@ -34,7 +33,7 @@ from adsdash.config import Settings
 from adsdash.engine import Engine
 from adsdash.processes import same_process, signal_group, start_ticks
 from adsdash.sanitize import one_line
-from adsdash.store import CANCELLED, FAILED, HEARTBEAT_SECONDS, Claim, Clock, Job, iso, system_clock
+from adsdash.store import CANCELLED, FAILED, HEARTBEAT_SECONDS, Claim, Clock, Job, iso, system_clock, this_host
 from adsdash.tasks.queue import make_huey
 from adsdash.tasks.runner import STORE_FAULTS, JobRun, Outcome
 from adsdash.tasks.scheduler import Scheduler
@@ -55,7 +54,7 @@ class Worker:
         self.settings = settings
         self.kind = kind
         self.concurrency = concurrency or settings.workers
-        self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.id = f"{this_host()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.engine = Engine(settings, clock=clock)  # the same checks as at submit, with our settings
         self.store = self.engine.store
         self.huey, self.task = make_huey(settings.queue_path, settings.wake_dir, self._run_job)
@@ -216,7 +215,7 @@ class Worker:
         for lost in self.store.lost_jobs():
             job, pgid = lost.job, lost.pgid
             host = (job.worker or "").rsplit(":", 2)[0]
-            if pgid and host == socket.gethostname():
+            if pgid and host == this_host():
                 if start_ticks(pgid) is not None and not same_process(pgid, lost.proc_start):
                     log.warning("job %s: pid %s is another process now; not killed", job.id, pgid)
                 elif signal_group(pgid, signal.SIGKILL):
