@@ -57,11 +57,12 @@ def settings_from(args: argparse.Namespace, **overrides: Any) -> Settings:
 
 
 def main(argv: list[str] | None = None) -> int:
-    if (sys.argv[1:] if argv is None else argv) == ["--version"]:
+    words = sys.argv[1:] if argv is None else argv
+    if words == ["--version"]:
         print_version()  # at once: not even the parser is built
     from adsdash.cli_args import build_parser
 
-    parser = build_parser()
+    parser = build_parser(words)
     args, extra = parser.parse_known_args(argv)
     if extra and args.cmd in ("run", "report") and not any(e.startswith("-") for e in extra):
         args.slug += extra  # slugs after an option: argparse (3.11) leaves them to a nargs="*" no more

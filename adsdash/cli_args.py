@@ -4,6 +4,7 @@ Usage errors are one line on stderr, like every other refusal."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
@@ -66,72 +67,149 @@ def _global_flags(*, for_subcommand: bool) -> _Parser:
     return flags
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from adsdash import catalogue
-    from adsdash.store import STATUSES
+# The flags before a command: those that take a value, and those that do not.
+_GLOBAL_VALUED = frozenset({"--config", "--ads-sync-path", "--cli-command", "--home", "--workers"})
+_GLOBAL_PLAIN = frozenset({"--json", "--read-only", "--version"})
 
+
+def command_named(argv: list[str]) -> str | None:
+    """argv's command, when it can be told for sure without argparse: every word before it is a
+    global flag spelled out in full. Otherwise (help, an abbreviation, a typo) None."""
+    words = iter(argv)
+    for word in words:
+        if word.split("=", 1)[0] in _GLOBAL_VALUED:
+            if "=" not in word and next(words, None) is None:
+                return None
+        elif word not in _GLOBAL_PLAIN:
+            return word if word in COMMANDS else None
+    return None
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser. Given the argv to parse, it holds only the command argv names (when
+    command_named can tell it), which parses it exactly as the whole parser would: building
+    all twenty-odd commands costs ~40 ms, more than the rest of a submit."""
+    only = command_named(argv) if argv is not None else None
     subcommand_flags = _global_flags(for_subcommand=True)
     p = _Parser(prog="adsdash", parents=[_global_flags(for_subcommand=False)],
                 description="Command center for ads_sync. Without a command: open the app.")
     p.add_argument("--version", action=_VersionAction)
     p.add_argument("--read-only", action="store_true", help="open the app with every action disabled")
-    sub = p.add_subparsers(dest="cmd", metavar="COMMAND")
+    # prog given here and below: to find it, argparse would build a help formatter (importing shutil, locale)
+    sub = p.add_subparsers(dest="cmd", metavar="COMMAND", prog=p.prog)
+    for name, (help, add_arguments) in COMMANDS.items():
+        if only is None or name == only:
+            add_arguments(sub.add_parser(name, parents=[subcommand_flags], help=help, description=help),
+                          subcommand_flags)
+    return p
 
-    def add(name: str, help: str) -> argparse.ArgumentParser:
-        return sub.add_parser(name, parents=[subcommand_flags], help=help, description=help)
 
-    demo = add("demo", "create a sandbox workspace if missing and open the app on it")
+Flags = argparse.ArgumentParser
+
+
+def _nothing(parser: Flags, flags: Flags) -> None:
+    pass
+
+
+def _demo(demo: Flags, flags: Flags) -> None:
     demo.add_argument("--dir", type=Path, default=Path("demo"))
     demo.add_argument("--clients", type=_client_count, default=30)
     demo.add_argument("--read-only", action="store_true", default=argparse.SUPPRESS)
-    worker = add("worker", "run a worker in the foreground (SIGINT/SIGTERM stop it cleanly)")
+
+
+def _worker(worker: Flags, flags: Flags) -> None:
     worker.add_argument("--background", action="store_true", help=argparse.SUPPRESS)  # how the app starts one
     worker.add_argument("--stop", action="store_true", help="stop this data folder's background worker")
-    add("config", "show each setting, its value and where it came from")
-    add("clients", "list clients with freshness")
-    add("status", "data status of one client").add_argument("slug")
-    run = add("run", "queue an ads_sync command for a client, or several (a sweep)")
+
+
+def _slug(parser: Flags, flags: Flags) -> None:
+    parser.add_argument("slug")
+
+
+def _job_id(parser: Flags, flags: Flags) -> None:
+    parser.add_argument("id", type=_positive)
+
+
+def _sweeping(parser: Flags) -> None:
+    parser.add_argument("--all", action="store_true", help="every client, worst first")
+    parser.add_argument("--freshness", metavar="KINDS", help="the clients of these kinds, e.g. late,stale")
+
+
+def _run(run: Flags, flags: Flags) -> None:
+    from adsdash import catalogue
+
     run.add_argument("command", help="one of: " + ", ".join(c for c in catalogue.COMMANDS if c != "report"))
     run.add_argument("slug", nargs="*", help="a client; several, --all or --freshness queue a sweep")
     run.add_argument("--start")
     run.add_argument("--end")
     run.add_argument("--scope", help=argparse.SUPPRESS)
     run.add_argument("--follow", action="store_true", help="stream the output; exit with the CLI's code")
-    rep = add("report", "queue a report, or one for each of several clients (a sweep)")
+    _sweeping(run)
+
+
+def _report(rep: Flags, flags: Flags) -> None:
+    from adsdash import catalogue
+
     rep.add_argument("slug", nargs="*")
-    for sweeping in (run, rep):
-        sweeping.add_argument("--all", action="store_true", help="every client, worst first")
-        sweeping.add_argument("--freshness", metavar="KINDS", help="the clients of these kinds, e.g. late,stale")
+    _sweeping(rep)
     # No default here: the catalogue applies it when the request is built, as for the app's.
     rep.add_argument("--scope", help=f"default {catalogue.DEFAULT_SCOPE}; see `adsdash scopes`")
     rep.add_argument("--follow", action="store_true")
-    add("job", "a job's status").add_argument("id", type=_positive)
-    add("result", "a job's stdout, stderr and exit code").add_argument("id", type=_positive)
-    logs = add("logs", "a job's output")
+
+
+def _logs(logs: Flags, flags: Flags) -> None:
     logs.add_argument("id", type=_positive)
     logs.add_argument("--follow", action="store_true")
     logs.add_argument("--raw", action="store_true", help="the exact bytes, unfiltered (for files, not terminals)")
-    jobs = add("jobs", "recent jobs, newest first")
+
+
+def _jobs(jobs: Flags, flags: Flags) -> None:
+    from adsdash.records import STATUSES
+
     jobs.add_argument("--slug")
     jobs.add_argument("--status", choices=STATUSES)
     jobs.add_argument("--limit", type=_positive, default=50)
-    add("cancel", "cancel a queued or running job").add_argument("id", type=_positive)
-    add("retry", "queue a job again with the same arguments").add_argument("id", type=_positive)
-    add("commands", "the ads_sync commands adsdash runs")
-    add("scopes", "report scopes")
-    add("health", "store, worker, ads_sync folder and CLI")
+
+
+def _schedules(schedules: Flags, flags: Flags) -> None:
     from adsdash import cli_schedules  # light: argparse only, until it runs
 
-    cli_schedules.add_arguments(add("schedules", cli_schedules.HELP), subcommand_flags)
-    sandbox = add("sandbox", "the sandbox ads_sync")
-    sandbox_sub = sandbox.add_subparsers(dest="sandbox_cmd", required=True, metavar="ACTION")
-    init = sandbox_sub.add_parser("init", help="write a sandbox workspace", parents=[subcommand_flags])
+    cli_schedules.add_arguments(schedules, flags)
+
+
+def _sandbox(sandbox: Flags, flags: Flags) -> None:
+    actions = sandbox.add_subparsers(dest="sandbox_cmd", required=True, metavar="ACTION", prog=sandbox.prog)
+    init = actions.add_parser("init", help="write a sandbox workspace", parents=[flags])
     init.add_argument("dir", type=Path)
     init.add_argument("--clients", type=_client_count, default=30)
-    store = add("store", "the job store file")
-    store_sub = store.add_subparsers(dest="store_cmd", required=True, metavar="ACTION")
-    store_sub.add_parser("check", help="SQLite's quick_check of the job store (exit 1 on problems)",
-                         parents=[subcommand_flags])
-    store_sub.add_parser("backup", help="a consistent copy of the job store, safe while it is in use",
-                         parents=[subcommand_flags]).add_argument("file", type=Path, help="a new file")
-    return p
+
+
+def _store(store: Flags, flags: Flags) -> None:
+    actions = store.add_subparsers(dest="store_cmd", required=True, metavar="ACTION", prog=store.prog)
+    actions.add_parser("check", help="SQLite's quick_check of the job store (exit 1 on problems)", parents=[flags])
+    actions.add_parser("backup", help="a consistent copy of the job store, safe while it is in use",
+                       parents=[flags]).add_argument("file", type=Path, help="a new file")
+
+
+# Each command: its help, and what adds its arguments (run only for the command being parsed).
+COMMANDS: dict[str, tuple[str, Callable[[Flags, Flags], None]]] = {
+    "demo": ("create a sandbox workspace if missing and open the app on it", _demo),
+    "worker": ("run a worker in the foreground (SIGINT/SIGTERM stop it cleanly)", _worker),
+    "config": ("show each setting, its value and where it came from", _nothing),
+    "clients": ("list clients with freshness", _nothing),
+    "status": ("data status of one client", _slug),
+    "run": ("queue an ads_sync command for a client, or several (a sweep)", _run),
+    "report": ("queue a report, or one for each of several clients (a sweep)", _report),
+    "job": ("a job's status", _job_id),
+    "result": ("a job's stdout, stderr and exit code", _job_id),
+    "logs": ("a job's output", _logs),
+    "jobs": ("recent jobs, newest first", _jobs),
+    "cancel": ("cancel a queued or running job", _job_id),
+    "retry": ("queue a job again with the same arguments", _job_id),
+    "commands": ("the ads_sync commands adsdash runs", _nothing),
+    "scopes": ("report scopes", _nothing),
+    "health": ("store, worker, ads_sync folder and CLI", _nothing),
+    "schedules": ("the schedules: next runs, last outcomes, paused or not; pause or resume them", _schedules),
+    "sandbox": ("the sandbox ads_sync", _sandbox),
+    "store": ("the job store file", _store),
+}

@@ -13,11 +13,8 @@ if TYPE_CHECKING:
     from adsdash.engine import Engine
     from adsdash.output import Printer
 
-HELP = "the schedules: next runs, last outcomes, paused or not; pause or resume them"
-
-
 def add_arguments(parser: argparse.ArgumentParser, flags: argparse.ArgumentParser) -> None:
-    actions = parser.add_subparsers(dest="schedules_cmd", metavar="ACTION")
+    actions = parser.add_subparsers(dest="schedules_cmd", metavar="ACTION", prog=parser.prog)
     for action, help in (("pause", "pause a schedule (without NAME: every schedule); remembered in the store"),
                          ("resume", "resume a paused schedule (without NAME: every schedule)")):
         sub = actions.add_parser(action, help=help, description=help, parents=[flags])

@@ -7,23 +7,25 @@ No Textual here.
 from __future__ import annotations
 
 import getpass
-import logging
 import os
 import re
-import shutil
 from collections.abc import Sequence
 from datetime import date
 from functools import cached_property, partial
 from pathlib import Path
-from typing import Unpack
+from typing import TYPE_CHECKING, Unpack
 
 from adsdash import catalogue
 from adsdash.catalogue import JobParams, JobRequest, RequestError
-from adsdash.config import Settings
-from adsdash.store import FINISHED, Clock, Job, NewJob, Store, system_clock
-from adsdash.workspace import Workspace
+from adsdash.client_folder import ClientFolder
+from adsdash.lazy_log import get_logger
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from adsdash.config import Settings
+    from adsdash.workspace import Workspace
+from adsdash.store import FINISHED, Clock, Job, NewJob, Store, system_clock
+
+log = get_logger(__name__)
 _REPORT_WRITTEN = re.compile(r"Report (would be )?written to: (.+)$")
 
 
@@ -49,6 +51,8 @@ def find_cli(cli_command: str, cwd: Path | str) -> str:
         if not (os.path.isfile(path) and os.access(path, os.X_OK)):
             raise RequestError(f"the ads_sync command {path!r} is not an executable file")
         return path
+    import shutil  # here: an absolute command (the usual) needs none of it
+
     found = shutil.which(exe, path=os.pathsep.join(os.path.join(cwd, d) for d in os.get_exec_path()))
     if found is None:
         raise RequestError(f"the ads_sync command {exe!r} is not an executable found on PATH")
@@ -67,12 +71,29 @@ class Engine:
     def __init__(self, settings: Settings, *, clock: Clock = system_clock):
         self.settings = settings
         self.clock = clock
-        self.workspace = Workspace(
+
+    @cached_property
+    def workspace(self) -> Workspace:
+        from adsdash.workspace import Workspace  # here: its parsers would cost a submit ~25 ms (bench_cli.py)
+
+        settings = self.settings
+        return Workspace(
             settings.ads_sync_path, late_after_days=settings.late_after_days,
             stale_after_days=settings.stale_after_days, clock=self.clock,
             cache_path=lambda: settings.cache_dir / "workspace-cache.json",  # parsed files, kept across starts
             private=settings.home,
         )
+
+    @cached_property
+    def _light_folder(self) -> ClientFolder:
+        return ClientFolder(self.settings.ads_sync_path, private=self.settings.home)
+
+    @property
+    def clients_folder(self) -> ClientFolder:
+        """The workspace once made, else a reader of the same folder that parses nothing: enough
+        to check a slug, and all a submit needs."""
+        made = self.__dict__.get("workspace")  # cached_property keeps it there
+        return made if made is not None else self._light_folder
 
     @cached_property
     def store(self) -> Store:
@@ -98,9 +119,9 @@ class Engine:
                     params: JobParams) -> list[tuple[JobRequest, list[str]] | RequestError]:
         """build() for each slug, reading what they share once (the clients folder, the slugs, the
         CLI): each one's request and argv, or why it is refused."""
-        if problem := self.workspace.clients_folder_problem():
+        if problem := self.clients_folder.clients_folder_problem():
             raise RequestError(problem)
-        known = self.workspace.slugs()
+        known = self.clients_folder.slugs()
         prefix = catalogue.cli_prefix(self.settings.cli_command)  # split once: shlex is slow
         built: list[tuple[JobRequest, list[str]] | RequestError] = []
         for slug in slugs:

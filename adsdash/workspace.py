@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import lru_cache
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from adsdash import parse_cache
@@ -39,6 +37,7 @@ from adsdash.ads_files import (  # SOURCES, ErrorInfo: part of this module's API
     zone_named,
 )
 from adsdash.catalogue import is_safe_slug
+from adsdash.client_folder import ClientFolder, FileWithStat, no_raise
 from adsdash.folder_delta import changed_slugs
 from adsdash.freshness import Freshness, Kind, assess, client_yesterday
 from adsdash.parse_cache import StatCache, Stored
@@ -48,7 +47,6 @@ from adsdash.store import Clock, system_clock
 _YOUNG_EMPTY_LOCK_SECONDS = 10.0  # O_EXCL create and the write are two steps
 _ERROR_NAME_RE = re.compile(r"error_(\d{8}_\d{6})([._-][A-Za-z0-9]+)?\.json", re.ASCII)
 _YEAR_RE = re.compile(r"\d{4}", re.ASCII)
-_safe_slug = lru_cache(maxsize=8192)(is_safe_slug)  # the same thousand names at every read
 SAVE_EVERY_SECONDS = 60.0  # files change while jobs run: rewrite the cache file at most this often
 FULL_SCAN_SECONDS = 60.0  # clients(as_of=) looks at every file at least this often, not just the changed
 
@@ -105,25 +103,13 @@ class Client:
         }
 
 
-# ---- the stat cache and the workspace ----------------------------------------------
+# ---- the workspace ------------------------------------------------------------------
 
-class _FileWithStat(NamedTuple):
-    path: str
-    rel: str  # for messages: "state/acme.json"
-    stat: os.stat_result
-
-
-class Workspace:
+class Workspace(ClientFolder):
     def __init__(self, root: Path, *, late_after_days: int = 1, stale_after_days: int = 3,
                  clock: Clock = system_clock, cache_path: Path | str | Callable[[], Path] | None = None,
                  private: Path | None = None) -> None:
-        """`private`: adsdash's data folder. Nothing in it is ever read, even when a file of the
-        ads_sync folder links to it: opening and closing a database file of ours would drop this
-        process's locks on it (see store.py)."""
-        self.root = Path(root)
-        self.private = Path(os.path.realpath(private)) if private is not None else None
-        self._ours: set[tuple[int, int]] = set()
-        self._ours_at = float("-inf")
+        super().__init__(root, private=private)
         self.late_after_days, self.stale_after_days, self.clock = late_after_days, stale_after_days, clock
         self._configs = StatCache(CONFIG, lambda _, why: ParsedConfig(problems=(why,), fatal=why))
         self._states = StatCache(STATE, lambda _, why: ParsedState(problems=(why,), fatal=why))
@@ -150,13 +136,6 @@ class Workspace:
             self._cache_path = self._cache_path()
         return Path(self._cache_path) if self._cache_path is not None else None
 
-    @property
-    def clients_folder(self) -> Path:
-        return self.root / "configs" / "clients"
-
-    def exists(self) -> bool:
-        return self.clients_folder.is_dir()
-
     def stamp(self) -> tuple:
         """A cheap fingerprint of the folder (names, sizes and times of its entries): it changes
         when a file clients() reads is added, removed or written."""
@@ -172,13 +151,6 @@ class Workspace:
         stamp = tuple(parts)
         self._stamped = (stamp, seen)
         return stamp
-
-    def clients_folder_problem(self) -> str | None:
-        """The one line to show when the clients folder is missing; None when it is there."""
-        return None if self.exists() else f"no ads_sync clients folder at {self.clients_folder}"
-
-    def slugs(self) -> frozenset[str]:
-        return frozenset(self._scan("configs/clients", ".yaml"))
 
     def clients(self, *, save_cache: bool = True, as_of: tuple | None = None) -> list[Client]:
         """Every client, sorted by slug: one scandir per folder, files re-read only if changed.
@@ -196,7 +168,7 @@ class Workspace:
             states = self._scan("state", ".json", odd=odd_states, entries=seen.get("state"))
             locks = self._scan("locks", ".lock", entries=seen.get("locks"))
             error_dirs = {e.name for e in seen.get("errors") or self._entries("errors")
-                          if _no_raise(e.is_dir, follow_symlinks=False)}
+                          if no_raise(e.is_dir, follow_symlinks=False)}
             errors = {slug: self._newest_error_file(slug) for slug in configs if slug in error_dirs}
             now = self.clock()
             result = [self._build(slug, configs[slug], states.get(slug), locks.get(slug), errors.get(slug), now,
@@ -239,7 +211,7 @@ class Workspace:
         odd_states: dict[str, str] = {}
         states = self._scan("state", ".json", odd=odd_states, entries=_named(seen["state"], dirty, ".json"))
         locks = self._scan("locks", ".lock", entries=_named(seen["locks"], dirty, ".lock"))
-        error_dirs = {e.name for e in _named(seen["errors"], dirty, "") if _no_raise(e.is_dir, follow_symlinks=False)}
+        error_dirs = {e.name for e in _named(seen["errors"], dirty, "") if no_raise(e.is_dir, follow_symlinks=False)}
         clients = dict(known)
         for slug in dirty:
             if slug in configs:
@@ -318,8 +290,8 @@ class Workspace:
             cache.changed = False
         return {cache.kind.name: cache.to_keep() for cache in self._kept()}
 
-    def _build(self, slug: str, config_file: _FileWithStat, state_file: _FileWithStat | None,
-               lock_file: _FileWithStat | None, error_file: _FileWithStat | None, now: datetime,
+    def _build(self, slug: str, config_file: FileWithStat, state_file: FileWithStat | None,
+               lock_file: FileWithStat | None, error_file: FileWithStat | None, now: datetime,
                odd_state: str | None = None) -> Client:
         config: ParsedConfig = self._configs.get(config_file)
         if state_file:
@@ -357,7 +329,7 @@ class Workspace:
             self._made.pop(slug, None)
         return client
 
-    def _lock_info(self, found: _FileWithStat | None, now: datetime) -> LockInfo | None:
+    def _lock_info(self, found: FileWithStat | None, now: datetime) -> LockInfo | None:
         if found is None:
             return None
         parsed: ParsedLock = self._locks.get(found)
@@ -368,101 +340,11 @@ class Workspace:
             return LockInfo(None, True, age, None)  # just created, pid not written yet
         return LockInfo(None, False, age, parsed.problem)
 
-    def _newest_error_file(self, slug: str) -> _FileWithStat | None:
+    def _newest_error_file(self, slug: str) -> FileWithStat | None:
         # The name's stamp orders them; the mtime may have been touched by a copy.
         names = [(m[1], e.name) for e in self._entries(f"errors/{slug}")
                  if (m := _ERROR_NAME_RE.fullmatch(e.name)) and self._is_plain_file(e)]
         return self._find(f"errors/{slug}/{max(names)[1]}") if names else None
-
-    # -- reading folders, never leaving the ads_sync folder --------------------------
-
-    def _entries(self, rel_dir: str) -> list[os.DirEntry]:
-        try:
-            with os.scandir(self.root / rel_dir) as it:
-                return list(it)
-        except OSError:  # missing, not a directory, no permission: nothing there
-            return []
-
-    def _scan(self, rel_dir: str, suffix: str, odd: dict[str, str] | None = None,
-              entries: list[os.DirEntry] | None = None) -> dict[str, _FileWithStat]:
-        """slug -> file for every SLUG+suffix in rel_dir whose slug is safe; with `odd`, also
-        slug -> reason for those names that are there but are not files we read. `entries`: the
-        folder's, if just scanned."""
-        found: dict[str, _FileWithStat] = {}
-        for entry in self._entries(rel_dir) if entries is None else entries:
-            slug = entry.name[: -len(suffix)] if entry.name.endswith(suffix) else None
-            if slug is None or not _safe_slug(slug):
-                continue
-            if self._is_plain_file(entry):
-                try:
-                    st = entry.stat()
-                    if not self._is_ours(st):
-                        found[slug] = _FileWithStat(entry.path, f"{rel_dir}/{entry.name}", st)
-                except OSError:
-                    continue
-            elif odd is not None and (why := self._why_not_plain(entry.path, f"{rel_dir}/{entry.name}")):
-                odd[slug] = why
-        return found
-
-    def _scan_dirs(self, rel_dir: str) -> set[str]:
-        return {e.name for e in self._entries(rel_dir) if _no_raise(e.is_dir, follow_symlinks=False)}
-
-    def _find(self, rel: str) -> _FileWithStat | None:
-        path = os.path.join(self.root, rel)
-        try:
-            if os.path.islink(path) and not self._inside(path):
-                return None
-            st = os.stat(path)
-        except OSError:
-            return None
-        return _FileWithStat(path, rel, st) if stat.S_ISREG(st.st_mode) and not self._is_ours(st) else None
-
-    def _why_not_plain(self, path: str, rel: str) -> str | None:
-        """Why something at `path` is not a file we read; None when nothing is there or it is one."""
-        try:
-            st = os.lstat(path)
-        except (FileNotFoundError, NotADirectoryError):  # as clients() sees it: no such entry
-            return None
-        except OSError as exc:
-            return f"{rel} cannot be read ({type(exc).__name__})"
-        if stat.S_ISLNK(st.st_mode):
-            if not self._inside(path):
-                return f"{rel} is a symlink that leaves the ads_sync folder"
-            try:
-                st = os.stat(path)
-            except OSError:
-                return f"{rel} is a broken symlink"
-        if stat.S_ISREG(st.st_mode):
-            return None
-        kind = ("a directory" if stat.S_ISDIR(st.st_mode) else "a named pipe" if stat.S_ISFIFO(st.st_mode)
-                else "a socket" if stat.S_ISSOCK(st.st_mode) else "a device")
-        return f"{rel} is {kind}, not a regular file"
-
-    def _is_plain_file(self, entry: os.DirEntry) -> bool:
-        """A regular file; a symlink only if it stays inside the ads_sync folder."""
-        return (not _no_raise(entry.is_symlink) or self._inside(entry.path)) and _no_raise(entry.is_file)
-
-    def _inside(self, path: str) -> bool:
-        real = os.path.realpath(path)
-        if self.private is not None and (real + os.sep).startswith(str(self.private) + os.sep):
-            return False
-        return real.startswith(os.path.realpath(self.root) + os.sep)
-
-    def _is_ours(self, st: os.stat_result) -> bool:
-        """Whether a file is one of adsdash's own in the data folder (a hard link to it, say)."""
-        if self.private is None:
-            return False
-        now = time.monotonic()
-        if now - self._ours_at > 5.0:  # the data folder's files rarely change: looked at every 5 s
-            self._ours_at, self._ours = now, set()
-            try:
-                with os.scandir(self.private) as entries:
-                    for entry in entries:
-                        found = entry.stat(follow_symlinks=False)
-                        self._ours.add((found.st_dev, found.st_ino))
-            except OSError:
-                pass  # no data folder yet: nothing of ours to avoid
-        return (st.st_dev, st.st_ino) in self._ours
 
 
 def _named(entries: list[os.DirEntry], slugs: set[str], ending: str) -> list[os.DirEntry]:
@@ -471,11 +353,6 @@ def _named(entries: list[os.DirEntry], slugs: set[str], ending: str) -> list[os.
     return [entry for entry in entries if entry.name in names]
 
 
-def _no_raise(check: Callable[..., bool], **kwargs: Any) -> bool:
-    try:
-        return check(**kwargs)
-    except OSError:
-        return False
 
 
 __all__ = ["SOURCES", "Client", "ErrorInfo", "LockInfo", "Report", "Workspace"]

@@ -120,7 +120,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 def test_the_import_graph_is_read():
     graph = import_graph()
-    assert {"adsdash.store", "adsdash.workspace"} <= graph["adsdash.engine"]  # `from adsdash.x import y`
+    assert {"adsdash.store", "adsdash.client_folder"} <= graph["adsdash.engine"]  # `from adsdash.x import y`
     assert "adsdash.timefmt" in graph["adsdash.output"]  # `from adsdash import timefmt`
     assert "adsdash.screens.clients" in graph["adsdash.app"]
     assert "adsdash.app" not in graph["adsdash.screens.clients"]  # only under `if TYPE_CHECKING:`
