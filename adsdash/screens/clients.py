@@ -108,9 +108,9 @@ class ClientsScreen(AdsdashScreen):
         return cls(start_first_read(app))
 
     def compose(self) -> ComposeResult:
-        yield SummaryBar(id="summary")  # the filter Input is mounted on the first `/`
-        yield ClientsTable(id="clients-table")
-        yield JobLog(lambda: self.engine.store, clock=self.adsdash.clock, id="job-log")
+        self._parts = (SummaryBar(id="summary"), ClientsTable(id="clients-table"),
+                       JobLog(lambda: self.engine.store, clock=self.adsdash.clock, id="job-log"))
+        yield from self._parts  # the filter Input is mounted on the first `/`
         # A Footer draws no keys in the first frame anyway (Textual waits for the bindings): an
         # empty bar holds its line, and the Footer, a dozen widgets, is mounted after that frame.
         yield Widget(id="footer-slot")
@@ -212,9 +212,8 @@ class ClientsScreen(AdsdashScreen):
 
     def _apply(self, data: ClientsData) -> None:
         # A read that lands as the app closes finds its widgets going one by one: it has nowhere to go.
-        for part in (ClientsTable, SummaryBar, JobLog):
-            if not self.query(part):
-                return
+        if not all(part.is_attached for part in self._parts):
+            return
         self.data = data
         table = self.table
         first = not self.loaded
