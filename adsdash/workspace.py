@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from adsdash import parse_cache
@@ -43,6 +43,9 @@ from adsdash.freshness import Freshness, Kind, assess, client_yesterday
 from adsdash.parse_cache import StatCache, Stored
 from adsdash.processes import pid_alive
 from adsdash.store import Clock, system_clock
+
+if TYPE_CHECKING:
+    from adsdash.folder_watch import FolderWatch
 
 _YOUNG_EMPTY_LOCK_SECONDS = 10.0  # O_EXCL create and the write are two steps
 _ERROR_NAME_RE = re.compile(r"error_(\d{8}_\d{6})([._-][A-Za-z0-9]+)?\.json", re.ASCII)
@@ -129,6 +132,7 @@ class Workspace(ClientFolder):
         self._cache_path = cache_path
         self._disk_loaded = False
         self._saved_at: float | None = None  # monotonic time of the last cache file write
+        self._watch: FolderWatch | None = None  # see watch()
 
     @property
     def cache_path(self) -> Path | None:
@@ -136,9 +140,28 @@ class Workspace(ClientFolder):
             self._cache_path = self._cache_path()
         return Path(self._cache_path) if self._cache_path is not None else None
 
+    def watch(self) -> None:
+        """Let the OS tell which files change (folder_watch), so that stamp() states none of
+        them: for a screen that refreshes the clients again and again. stop_watching() ends it."""
+        from adsdash.folder_watch import FolderWatch  # here: only the app watches
+
+        if self._watch is None:
+            self._watch = FolderWatch(self.root)
+
+    def stop_watching(self) -> None:
+        """Stop the watch, without waiting for its thread (the exit does)."""
+        if self._watch is not None:
+            self._watch.stop(wait=False)
+            self._watch = None
+
     def stamp(self) -> tuple:
-        """A cheap fingerprint of the folder (names, sizes and times of its entries): it changes
-        when a file clients() reads is added, removed or written."""
+        """A cheap fingerprint of the folder: it changes when a file clients() reads is added,
+        removed or written. Watched (watch()): the count of changes the OS told of; else the
+        names, sizes and times of the folders' entries."""
+        if self._watch is not None and (generation := self._watch.stamp()) is not None:
+            stamp: tuple = (_WATCHED, generation)
+            self._stamped = (stamp, {})
+            return stamp
         parts: list[tuple[str, int, int, int]] = []
         seen: dict[str, list[os.DirEntry]] = {}
         for rel_dir in ("configs/clients", "state", "locks", "errors"):
@@ -161,7 +184,8 @@ class Workspace(ClientFolder):
         seen = stamped[1] if as_of is not None and stamped is not None and stamped[0] is as_of else {}
         with self._mutex:
             self._load_disk_cache()
-            if as_of is not None and seen and (since := self._clients_since(as_of, seen)) is not None:
+            if as_of is not None and (seen or _watched(as_of)) and \
+                    (since := self._clients_since(as_of, seen)) is not None:
                 return since
             configs = self._scan("configs/clients", ".yaml", entries=seen.get("configs/clients"))
             odd_states: dict[str, str] = {}  # slug -> why its state file is not read
@@ -178,7 +202,8 @@ class Workspace(ClientFolder):
                 cache.scanned(files.values())
             if len(self._made) > len(configs):  # clients gone
                 self._made = {slug: made for slug, made in self._made.items() if slug in configs}
-            self._since = (as_of, {client.slug: client for client in result}) if as_of is not None and seen else None
+            self._since = ((as_of, {client.slug: client for client in result})
+                           if as_of is not None and (seen or _watched(as_of)) else None)
             self._full_at, self.looked_at = time.monotonic(), frozenset(configs)
             to_save = self._cache_to_save() if save_cache else None
         # Written outside the lock: readers need not wait for the disk.
@@ -194,7 +219,13 @@ class Workspace(ClientFolder):
             return None
         before, known = self._since
         now = self.clock()
-        dirty = changed_slugs(before, stamp)
+        if _watched(stamp) is not None:
+            if self._watch is None or _watched(before) is None or \
+                    (told := self._watch.changed_since(_watched(before) or 0)) is None:
+                return None
+            dirty = told
+        else:
+            dirty = changed_slugs(before, stamp)
         yesterdays: dict[str, date | None] = {}
         for slug in known:
             made = self._made.get(slug)
@@ -207,12 +238,21 @@ class Workspace(ClientFolder):
                     yesterdays[zone_name] = client_yesterday(zone, now) if zone is not None else None
                 if yesterdays[zone_name] != made[3]:
                     dirty.add(slug)
+        clients = dict(known)
+        if _watched(stamp) is not None:  # no folder listed: each changed client's files are found one by one
+            for slug in dirty:
+                if (client := self._read_client(slug, now) if is_safe_slug(slug) else None) is not None:
+                    clients[slug] = client
+                else:  # gone
+                    clients.pop(slug, None)
+                    self._made.pop(slug, None)
+            self._since, self.looked_at = (stamp, clients), frozenset(dirty)
+            return [clients[slug] for slug in sorted(clients)]
         configs = self._scan("configs/clients", ".yaml", entries=_named(seen["configs/clients"], dirty, ".yaml"))
         odd_states: dict[str, str] = {}
         states = self._scan("state", ".json", odd=odd_states, entries=_named(seen["state"], dirty, ".json"))
         locks = self._scan("locks", ".lock", entries=_named(seen["locks"], dirty, ".lock"))
         error_dirs = {e.name for e in _named(seen["errors"], dirty, "") if no_raise(e.is_dir, follow_symlinks=False)}
-        clients = dict(known)
         for slug in dirty:
             if slug in configs:
                 clients[slug] = self._build(slug, configs[slug], states.get(slug), locks.get(slug),
@@ -228,13 +268,17 @@ class Workspace(ClientFolder):
         if not is_safe_slug(slug):
             return None
         with self._mutex:
-            if (config := self._find(f"configs/clients/{slug}.yaml")) is None:
-                return None
-            state_rel = f"state/{slug}.json"
-            state_file = self._find(state_rel)
-            odd = None if state_file else self._why_not_plain(os.path.join(self.root, state_rel), state_rel)
-            return self._build(slug, config, state_file, self._find(f"locks/{slug}.lock"),
-                               self._newest_error_file(slug), self.clock(), odd)
+            return self._read_client(slug, self.clock())
+
+    def _read_client(self, slug: str, now: datetime) -> Client | None:
+        """One client, its files found one by one (no folder is listed)."""
+        if (config := self._find(f"configs/clients/{slug}.yaml")) is None:
+            return None
+        state_rel = f"state/{slug}.json"
+        state_file = self._find(state_rel)
+        odd = None if state_file else self._why_not_plain(os.path.join(self.root, state_rel), state_rel)
+        return self._build(slug, config, state_file, self._find(f"locks/{slug}.lock"),
+                           self._newest_error_file(slug), now, odd)
 
     def reports(self, slug: str) -> list[Report]:
         """Report files for a slug, newest first (year, then sequence, descending)."""
@@ -345,6 +389,14 @@ class Workspace(ClientFolder):
         names = [(m[1], e.name) for e in self._entries(f"errors/{slug}")
                  if (m := _ERROR_NAME_RE.fullmatch(e.name)) and self._is_plain_file(e)]
         return self._find(f"errors/{slug}/{max(names)[1]}") if names else None
+
+
+_WATCHED = "watched"  # a stamp told by the OS: (_WATCHED, generation)
+
+
+def _watched(stamp: tuple | None) -> int | None:
+    """The generation of a watched stamp; None for a stamp of stated files."""
+    return stamp[1] if stamp is not None and len(stamp) == 2 and stamp[0] == _WATCHED else None
 
 
 def _named(entries: list[os.DirEntry], slugs: set[str], ending: str) -> list[os.DirEntry]:

@@ -128,6 +128,7 @@ class ClientsScreen(AdsdashScreen):
     def on_mount(self) -> None:
         self.call_after_refresh(self._mount_footer)
         self.table.focus()
+        self.engine.workspace.watch()  # the OS tells which files changed: refreshes state none (folder_watch)
         first = self.first_read
         if first is None:
             self.reload()
@@ -140,6 +141,9 @@ class ClientsScreen(AdsdashScreen):
                 self.reload()
         self.set_interval(self.engine.settings.refresh_seconds, self.reload, name="clients-refresh")
         self.set_interval(1.0, self._clock_tick, name="clients-clock")
+
+    def on_unmount(self) -> None:
+        self.engine.workspace.stop_watching()
 
     def on_screen_suspend(self) -> None:
         self._suspended = True
