@@ -325,6 +325,18 @@ def _store(engine: Engine, args, out: Printer) -> int:
     return 0
 
 
+def _coverage(engine: Engine, args, out: Printer) -> int:
+    from adsdash import cli_coverage
+
+    return cli_coverage.coverage(engine, args, out)
+
+
+def _gaps(engine: Engine, args, out: Printer) -> int:
+    from adsdash import cli_coverage
+
+    return cli_coverage.gaps(engine, args, out)
+
+
 def _schedules(engine: Engine, args, out: Printer) -> int:
     from adsdash import cli_schedules
 
@@ -335,6 +347,7 @@ HANDLERS = {
     "clients": _clients, "status": _status, "run": _run, "report": _run, "job": _job, "result": _result,
     "logs": _logs, "jobs": _jobs, "cancel": _cancel, "retry": _retry, "commands": _commands,
     "scopes": _scopes, "health": _health, "store": _store, "schedules": _schedules,
+    "coverage": _coverage, "gaps": _gaps,
 }
 
 

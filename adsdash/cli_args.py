@@ -177,6 +177,18 @@ def _schedules(schedules: Flags, flags: Flags) -> None:
     cli_schedules.add_arguments(schedules, flags)
 
 
+def _coverage(parser: Flags, flags: Flags) -> None:
+    from adsdash import cli_coverage  # light: argparse only, until it runs
+
+    cli_coverage.add_coverage_arguments(parser, flags)
+
+
+def _gaps(parser: Flags, flags: Flags) -> None:
+    from adsdash import cli_coverage
+
+    cli_coverage.add_gaps_arguments(parser, flags)
+
+
 def _sandbox(sandbox: Flags, flags: Flags) -> None:
     actions = sandbox.add_subparsers(dest="sandbox_cmd", required=True, metavar="ACTION", prog=sandbox.prog)
     init = actions.add_parser("init", help="write a sandbox workspace", parents=[flags])
@@ -210,6 +222,8 @@ COMMANDS: dict[str, tuple[str, Callable[[Flags, Flags], None]]] = {
     "scopes": ("report scopes", _nothing),
     "health": ("store, worker, ads_sync folder and CLI", _nothing),
     "schedules": ("the schedules: next runs, last outcomes, paused or not; pause or resume them", _schedules),
+    "coverage": ("a client's rows and cost per day from its master CSV, and each day's kind", _coverage),
+    "gaps": ("the days missing from the clients' data up to their watermarks, as ranges", _gaps),
     "sandbox": ("the sandbox ads_sync", _sandbox),
     "store": ("the job store file", _store),
 }

@@ -82,6 +82,11 @@ class ClientFolder:
     def _scan_dirs(self, rel_dir: str) -> set[str]:
         return {e.name for e in self._entries(rel_dir) if no_raise(e.is_dir, follow_symlinks=False)}
 
+    def file(self, rel: str) -> FileWithStat | None:
+        """The regular file at `rel` (relative to the folder) with its stat, if adsdash may read
+        it; None when there is none, or it leads out of the folder or into adsdash's own."""
+        return self._find(rel)
+
     def _find(self, rel: str) -> FileWithStat | None:
         path = os.path.join(self.root, rel)
         try:

@@ -22,6 +22,7 @@ from adsdash.lazy_log import get_logger
 
 if TYPE_CHECKING:
     from adsdash.config import Settings
+    from adsdash.coverage import CoverageCache
     from adsdash.workspace import Workspace
 from adsdash.store import FINISHED, Clock, Job, NewJob, Store, system_clock
 
@@ -94,6 +95,13 @@ class Engine:
         to check a slug, and all a submit needs."""
         made = self.__dict__.get("workspace")  # cached_property keeps it there
         return made if made is not None else self._light_folder
+
+    @cached_property
+    def coverage(self) -> CoverageCache:
+        """Each client's data by day, from its master CSV (read when its stat changed)."""
+        from adsdash.coverage import CoverageCache
+
+        return CoverageCache(self.workspace)
 
     @cached_property
     def store(self) -> Store:

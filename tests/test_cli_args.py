@@ -23,8 +23,8 @@ ARGVS = [
     ["store", "backup", "/tmp/b.db"],
     ["--ads-sync-path", "run", "status", "run"],  # a flag's value that names a command
     ["--cli-command", "python x", "worker", "--stop"],
-    *[[name] for name in COMMANDS if name not in ("run", "status", "job", "result", "logs", "cancel", "retry",
-                                                  "sandbox", "store")],
+    *[[name] for name in COMMANDS if name not in ("run", "coverage", "status", "job", "result", "logs", "cancel",
+                                                  "retry", "sandbox", "store")],
 ]
 
 
