@@ -142,8 +142,10 @@ def find(conn: sqlite3.Connection, job_id: int, term: str, *, after: int, before
         where, order, bound = "first_seq < ?", "desc", before
     else:
         where, order, bound = "last_seq > ?", "asc", after
+    # A chunk of bytes (invalid UTF-8) is looked into line by line: LIKE finds nothing in a BLOB.
     rows = conn.execute(f"select first_seq, data from chunks where job_id = ? and {where}"
-                        f" and data like ? escape '\\' order by first_seq {order}", (job_id, bound, pattern))
+                        f" and (data like ? escape '\\' or typeof(data) = 'blob') order by first_seq {order}",
+                        (job_id, bound, pattern))
     for first, data in rows:
         seqs = range(first, first + len(texts := _texts(data)))
         pairs = zip(seqs, texts, strict=True)

@@ -103,6 +103,21 @@ def test_chunks_read_back_from_any_line_are_the_lines(tmp_path):
                                                                  store.lines(job.id, after=after, stream=stream)][:1]
 
 
+def test_a_line_is_found_in_a_chunk_of_bytes_too(tmp_path):
+    """A chunk with invalid UTF-8 is stored as bytes, which SQL's LIKE does not look into: its
+    lines are still found (the job detail's search)."""
+    from adsdash.chunks import make_chunk
+
+    store = Store(tmp_path / "jobs.db")
+    job = new_job(store)
+    store.append_chunks(job.id, [make_chunk(1, 3, 1.0, "stdout", b"bad \xff\nthe Needle\nafter"),
+                                 make_chunk(4, 2, 2.0, "stdout", b"plain\nneedle again")])
+    assert store.find_line(job.id, "needle") == 2
+    assert store.find_line(job.id, "needle", after=2) == 5
+    assert store.find_line(job.id, "needle", before=5) == 2
+    assert store.find_line(job.id, "absent") is None
+
+
 def test_latest_by_slug_read_since_the_last_call_misses_nothing(tmp_path):
     store = Store(tmp_path / "jobs.db")
     a1, b1 = new_job(store, "a"), new_job(store, "b")
