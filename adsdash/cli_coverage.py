@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from adsdash.engine import Engine
@@ -76,7 +76,7 @@ def gaps(engine: Engine, args: argparse.Namespace, out: Printer) -> int:
     if args.slug and args.all:
         raise RequestError("give slugs or --all, not both")
     clients = [_client(engine, slug) for slug in args.slug] if args.slug else engine.workspace.clients()
-    found = []
+    found: list[dict[str, Any]] = []
     for client in clients:
         cover = engine.coverage.get(client.slug)
         watermark = client.watermarks.get("google_ads")

@@ -13,7 +13,7 @@ import csv
 import math
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -22,6 +22,7 @@ from adsdash.catalogue import strict_date
 
 if TYPE_CHECKING:
     from adsdash.client_folder import ClientFolder
+    from adsdash.workspace import Client
 
 GAP, QUIET, PRESENT, AFTER, FUTURE = "gap", "quiet", "present", "after watermark", "future"
 MAX_CSV_BYTES = 2 << 30  # a master CSV bigger than this is refused, not read
@@ -140,6 +141,24 @@ class CoverageCache:
         self.folder = folder  # finds the file as every read of the ads_sync folder does (no link out)
         self._lock = threading.Lock()
         self._made: dict[str, tuple[tuple, Coverage]] = {}
+        # The clients table's column: slug -> gap days in the last RECENT_DAYS, or why the CSV
+        # cannot be read; replaced whole (never changed in place) when a count changes, and
+        # `generation` counts those changes (a refresh reads again when it moved).
+        self.recent: Mapping[str, int | str | None] = {}
+        self.generation = 0
+
+    def count_recent(self, clients: Iterable[Client]) -> bool:
+        """Count each client's recent gap days (reading the CSVs that changed); True when a
+        count changed. Seconds for a thousand new CSVs: call it off the UI thread."""
+        counted: dict[str, int | str | None] = {}
+        for client in clients:
+            found = self.get(client.slug)
+            counted[client.slug] = found.problem or found.recent_gap_days(client.watermarks.get("google_ads"))
+        if counted == self.recent:
+            return False
+        self.recent = counted
+        self.generation += 1
+        return True
 
     def get(self, slug: str) -> Coverage:
         found_file = self.folder.file(csv_rel(slug))

@@ -15,7 +15,7 @@ KINDS = ("fresh", "late", "stale", "error", "never")
 def make_row(i: int, *, severity: int, lag: int | None, job: str = "—", name: str | None = None) -> ClientRow:
     slug = f"client-{i:03d}"
     name = name or f"Client {i:03d}"
-    texts = (name, slug, "2026-11-28", f"{lag}d" if lag is not None else "—", KINDS[severity % 5], job, "—")
+    texts = (name, slug, "2026-11-28", f"{lag}d" if lag is not None else "—", "", KINDS[severity % 5], job, "—")
     assert len(texts) == len(COLUMNS)
     return ClientRow(slug, name, severity, lag, None, tuple(Cell((text, None)) for text in texts),
                      KINDS[severity % 5])

@@ -100,3 +100,26 @@ def test_a_broken_csv_is_one_line_and_breaks_nothing(sandbox_settings):
 
 def test_an_unknown_client_is_refused(sandbox_settings):
     assert "unknown client" in run_adsdash(sandbox_settings, "coverage", "nobody", check=2).stderr.decode()
+
+
+async def test_the_clients_table_counts_gap_days_and_filters_on_them(sandbox_settings, make_app):
+    from conftest import SIZE, loaded, until
+
+    slug, watermark = a_synced_client(sandbox_settings)
+    gap = {watermark - timedelta(days=d) for d in (1, 2, 3)}
+    rewrite(master_csv(sandbox_settings, slug), keep=lambda row: date.fromisoformat(row["date"]) not in gap)
+    broken, _ = next((c.slug, c) for c in Engine(sandbox_settings).workspace.clients()
+                     if c.slug != slug and master_csv(sandbox_settings, c.slug).exists())
+    master_csv(sandbox_settings, broken).write_text("date,cost\n")  # no key columns: cannot be read
+    app = make_app(sandbox_settings)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await loaded(pilot)
+        table = screen.table
+        await until(pilot, lambda: table.get_cell(slug, "gaps").plain == "3d", what="the gap days counted")
+        assert table.get_cell(broken, "gaps").plain == "!"  # its coverage cannot be read: said, listing on
+        others = [s for s in table.shown_slugs if s not in (slug, broken)]
+        assert others and all(table.get_cell(s, "gaps").plain == "" for s in others)
+        table.show(needle="is:gaps")
+        assert sorted(table.shown_slugs) == sorted([slug, broken])
+        table.show(needle="", order="gaps")
+        assert table.shown_slugs[:2] == [broken, slug]  # the unreadable first, then the most gap days

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 STALE_FIRST_LOAD = 1.0  # a first read older than this at mount is read again at once
 FAILURE_TOASTS = 3  # at most this many failures announced one by one per refresh; the rest counted
 AGES_SECONDS = 15.0  # "5m ago" changes by the minute: no need to look every second
+COVERAGE_SECONDS = 30.0  # how often the gap days are counted again (only changed CSVs are read)
 # The table keeps its order while the operator works (a key pressed, a job queued less than this
 # ago, by the app's clock), so the row under the cursor does not jump away; then it re-sorts.
 RESORT_IDLE_SECONDS = 5.0
@@ -100,6 +101,7 @@ class ClientsScreen(AdsdashScreen):
         self.loaded = 0  # datas applied; tests wait on it
         self._failed_seen: set[int] | None = None  # failed job ids already known; None before the first read
         self._suspended = False
+        self._counting = False  # a count of the gap days is under way (count_gaps)
         self._worked_at: datetime | None = None  # the app's clock at the operator's last key or action
 
     @classmethod
@@ -140,6 +142,7 @@ class ClientsScreen(AdsdashScreen):
             if time.monotonic() - data.taken > STALE_FIRST_LOAD:  # the app was made well before it ran
                 self.reload()
         self.set_interval(self.engine.settings.refresh_seconds, self.reload, name="clients-refresh")
+        self.set_interval(COVERAGE_SECONDS, self.count_gaps, name="clients-gaps")
         self.set_interval(1.0, self._clock_tick, name="clients-clock")
 
     def on_unmount(self) -> None:
@@ -178,6 +181,27 @@ class ClientsScreen(AdsdashScreen):
 
         self.read(fetch, self._apply_changes, group="clients")
 
+    def count_gaps(self) -> None:
+        """Count each client's gap days from its master CSV in the background (seconds for a
+        thousand CSVs never read; unchanged ones are not read again); a count that changed makes
+        the screen read again. One count at a time."""
+        if self._counting or not self.data.clients:
+            return
+        self._counting = True
+        clients = list(self.data.clients.values())
+
+        def count() -> bool:
+            try:
+                return self.engine.coverage.count_recent(clients)
+            finally:  # failed too (read_failed says why): the next interval counts again
+                self._counting = False
+
+        self.read(count, self._gaps_counted, group="coverage")
+
+    def _gaps_counted(self, changed: bool) -> None:
+        if changed:
+            self.reload()
+
     def _apply_changes(self, data: ClientsData | None) -> None:
         self.checks += 1  # reads done, changed or not; tests wait on it
         if data is not None:
@@ -204,7 +228,7 @@ class ClientsScreen(AdsdashScreen):
         if not data.active and now - self._ages_at < AGES_SECONDS:
             return
         self._ages_at = now
-        self.table.show(build_rows(data.clients.values(), data.latest, data.active, when, data.memo),
+        self.table.show(build_rows(data.clients.values(), data.latest, data.active, when, data.memo, data.gaps),
                         hold=self._holding())
         self._show_summary()
 
@@ -229,6 +253,8 @@ class ClientsScreen(AdsdashScreen):
         if data.now is not None:  # the pane's times as of the rows' moment, till the next tick
             self.job_log.set_now(data.now)
         self.loaded += 1
+        if first:
+            self.count_gaps()
         self._announce_failures(data.failed)
 
     def _announce_failures(self, failed: tuple[Job, ...] | None) -> None:

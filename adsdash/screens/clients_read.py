@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping
 from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -37,6 +38,7 @@ class ClientsData:
     fingerprint: tuple = ()  # of the folder and the jobs: the next read is skipped while it holds
     now: datetime | None = None  # the app's clock when read: the rows' times are as of then
     memo: RowMemo = field(default_factory=dict)  # the rows made, to use again (build_rows); shared by reads
+    gaps: Mapping[str, int | str | None] = field(default_factory=dict)  # the gap days counted (coverage.py)
 
 
 def changes(app: AdsdashApp, since: ClientsData) -> tuple[tuple, list[WorkerInfo]] | None:
@@ -45,7 +47,7 @@ def changes(app: AdsdashApp, since: ClientsData) -> tuple[tuple, list[WorkerInfo
     engine = app.engine
     live = engine.store.live_workers()
     fingerprint = (engine.workspace.stamp(), engine.store.activity(), tuple(w.id for w in live),
-                   app.starting_worker())
+                   app.starting_worker(), engine.coverage.generation)
     if fingerprint == since.fingerprint and time.monotonic() - since.taken < FULL_READ_SECONDS:
         return None
     return fingerprint, live
@@ -71,8 +73,10 @@ def read_clients(app: AdsdashApp, *, first: bool = False, fingerprint: tuple = (
                         live=store.live_workers() if live is None else live,
                         read_only=app.read_only, problem=problem, starting=app.starting_worker())
     failed = tuple(store.jobs(status="failed", limit=RECENT_FAILED))
-    return ClientsData(build_rows(clients, latest, active, now, memo), {c.slug: c for c in clients}, summary,
-                       now=now, failed=failed, latest=latest, active=active, fingerprint=fingerprint, memo=memo)
+    gaps = engine.coverage.recent  # counted in the background (ClientsScreen.count_gaps): no CSV is read here
+    return ClientsData(build_rows(clients, latest, active, now, memo, gaps), {c.slug: c for c in clients}, summary,
+                       now=now, failed=failed, latest=latest, active=active, fingerprint=fingerprint, memo=memo,
+                       gaps=gaps)
 
 
 def failure_notice(job: Job) -> str:

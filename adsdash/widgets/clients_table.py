@@ -36,17 +36,18 @@ COLUMNS: tuple[tuple[str, str, int | None], ...] = (
     ("slug", "Slug", 28),
     ("watermark", "Watermark", 10),
     ("lag", "Lag", 4),
+    ("gaps", "Gaps", 4),  # gap days in the last 90 up to the watermark (coverage.py); blank: none
     ("fresh", "Freshness", 9),
     ("job", "Last job", 30),
     ("lock", "Lock pid age", 22),
 )
 COLUMN_INDEX = {key: i for i, (key, _, _) in enumerate(COLUMNS)}
-ORDERS = ("worst first", "name", "lag", "last job")
+ORDERS = ("worst first", "name", "lag", "last job", "gaps")
 # key: (narrowest width still of use, rank: on a narrow terminal the highest gives way first).
 # A column's most is its width above, or for the name and the slug their widest content.
 NARROWEST: dict[str, tuple[int, int]] = {
-    "name": (16, 0), "fresh": (9, 1), "lag": (4, 2), "job": (18, 3), "lock": (14, 4),
-    "watermark": (10, 5), "slug": (14, 6),
+    "name": (16, 0), "fresh": (9, 1), "lag": (4, 2), "gaps": (4, 3), "job": (18, 4), "lock": (14, 5),
+    "watermark": (10, 6), "slug": (14, 7),
 }
 WIDEST_CONTENT = {"name": 60, "slug": 64}  # the names are cut at 60 (build_rows), slugs are 64 at most
 MARK = "mark"  # the key of the narrow first column: a mark on the clients marked for a sweep
@@ -100,9 +101,10 @@ class ClientRow:
     job_time: float | None  # when its shown job last changed (epoch seconds), for "last job" order
     cells: tuple[Cell, ...]
     kind: str = ""  # its freshness kind, for `is:` filters
+    gaps: int | str | None = None  # gap days in the last 90, or why its CSV cannot be read; None: unknown
 
     def matches(self, found: ClientFilter, marked: bool = False) -> bool:
-        return found.matches(slug=self.slug, name=self.name, kind=self.kind, marked=marked)
+        return found.matches(slug=self.slug, name=self.name, kind=self.kind, marked=marked, gaps=self.gaps)
 
     @cached_property
     def _keys(self) -> dict[str, tuple]:
@@ -126,6 +128,8 @@ class ClientRow:
             return (-(self.lag if self.lag is not None else math.inf), *name)
         if order == "last job":
             return (self.job_time is None, -(self.job_time or 0.0), *name)
+        if order == "gaps":  # an unreadable CSV first, then the most gap days
+            return (not isinstance(self.gaps, str), -(self.gaps if isinstance(self.gaps, int) else 0), *name)
         return (self.severity, -(self.lag if self.lag is not None else 0), *name)
 
 
@@ -157,6 +161,17 @@ def _job_cell(job: Job | None, now: datetime) -> tuple[Cell, float | None, Span]
             stamp.timestamp() if stamp else None, span)
 
 
+_NO_GAPS_CELL = Cell(("", None))
+_GAPS_UNREADABLE_CELL = Cell(("!", None), tone=Tone.BAD, bold=True, justify="right")  # why: client detail
+
+
+@lru_cache(maxsize=512)
+def _gaps_cell(gap: int | str | None) -> Cell:
+    if isinstance(gap, str):
+        return _GAPS_UNREADABLE_CELL
+    return Cell((f"{gap}d", None), tone=Tone.WARN, justify="right") if gap else _NO_GAPS_CELL
+
+
 def _holds(span: Span, now: datetime) -> bool:
     return (span[0] is None or span[0] <= now) and (span[1] is None or now < span[1])
 
@@ -182,11 +197,14 @@ RowMemo = dict[str, tuple[Client, Job | None, Span, "ClientRow"]]
 
 
 def build_rows(clients: Iterable[Client], latest: Mapping[str, Job], active: Mapping[str, Job],
-               now: datetime, memo: RowMemo | None = None) -> list[ClientRow]:
-    """The table's rows, from the workspace and the store. Pure; safe in any thread. `memo`: the
-    row made last time is used again when its client and job are the same and its job's age still
+               now: datetime, memo: RowMemo | None = None,
+               gaps: Mapping[str, int | str | None] | None = None) -> list[ClientRow]:
+    """The table's rows, from the workspace, the store and the gap days counted (coverage.py:
+    slug -> days, or why its CSV cannot be read). Pure; safe in any thread. `memo`: the row made
+    last time is used again when its client, job and gaps are the same and its job's age still
     reads the same (the store gives the same Job for an unchanged row), so a refresh of 1,000 rows
     makes the few changed."""
+    gaps = gaps or {}
     rows = []
     shared: dict[tuple, Cell] = {}  # most watermark, lag and freshness cells repeat: one object each
 
@@ -201,10 +219,11 @@ def build_rows(clients: Iterable[Client], latest: Mapping[str, Job], active: Map
         watermark = client.watermarks.get("google_ads")
         lag = fresh.lag_days
         job = active.get(client.slug) or latest.get(client.slug)
+        gap = gaps.get(client.slug)
         # The same client and job (the workspace and the store give the same objects for unchanged
         # ones): the row is the same while the job's age reads the same.
         if memo is not None and (made := memo.get(client.slug)) is not None and made[1] is job \
-                and (made[0] is client or made[0] == client) and _holds(made[2], now):
+                and (made[0] is client or made[0] == client) and made[3].gaps == gap and _holds(made[2], now):
             rows.append(made[3])
             continue
         job_cell, job_time, span = _job_cell(job, now)
@@ -213,11 +232,12 @@ def build_rows(clients: Iterable[Client], latest: Mapping[str, Job], active: Map
             Cell((client.slug, None)),  # slugs are safe by construction (workspace)
             shared_cell((watermark.isoformat(), None)) if watermark else _NONE_CELL,
             shared_cell((f"{lag}d", None), justify="right") if lag is not None else _NONE_LAG_CELL,
+            _gaps_cell(gap),
             shared_cell((f"{fresh.symbol} {fresh.kind}", None), look=FRESHNESS[fresh.kind]),
             job_cell,
             _lock_cell(client),
         )
-        row = ClientRow(client.slug, client.name, fresh.severity, lag, job_time, cells, fresh.kind.value)
+        row = ClientRow(client.slug, client.name, fresh.severity, lag, job_time, cells, fresh.kind.value, gap)
         if memo is not None:
             memo[client.slug] = (client, job, span, row)
         rows.append(row)
