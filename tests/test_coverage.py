@@ -123,3 +123,37 @@ async def test_the_clients_table_counts_gap_days_and_filters_on_them(sandbox_set
         assert sorted(table.shown_slugs) == sorted([slug, broken])
         table.show(needle="", order="gaps")
         assert table.shown_slugs[:2] == [broken, slug]  # the unreadable first, then the most gap days
+
+
+async def test_r_on_a_gap_in_the_calendar_queues_a_repair_of_exactly_that_gap(sandbox_settings, make_app):
+    from conftest import SIZE, until
+    from textual.widgets import Input
+
+    from adsdash.screens.client_detail import ClientDetailScreen
+    from adsdash.screens.dialogs import RepairDialog
+    from adsdash.widgets.coverage_calendar import CoverageCalendar
+
+    slug, watermark = a_synced_client(sandbox_settings)
+    first, last = watermark - timedelta(days=7), watermark - timedelta(days=6)
+    rewrite(master_csv(sandbox_settings, slug), keep=lambda row: not first <= date.fromisoformat(row["date"]) <= last)
+    app = make_app(sandbox_settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.push_screen(ClientDetailScreen(slug))
+        calendar = app.screen.query_one(CoverageCalendar)
+        await until(pilot, lambda: calendar.coverage is not None, what="the coverage read")
+        calendar.focus()
+        await pilot.pause()
+        assert calendar.cursor == last  # on the newest gap
+        assert f"gap (2 days: {first}..{last})" in calendar.describe(calendar.cursor)
+        await pilot.press("up")  # the day before: still in the gap
+        assert calendar.cursor == first
+        await pilot.press("r")
+        dialog = app.screen
+        assert isinstance(dialog, RepairDialog)
+        assert (dialog.query_one("#start", Input).value, dialog.query_one("#end", Input).value) == (
+            first.isoformat(), last.isoformat())
+        await pilot.click("#ok")
+        jobs = await until(pilot, lambda: app.engine.store.jobs(slug=slug), what="the repair job")
+        assert (jobs[0].command, jobs[0].args) == ("repair", {"start": first.isoformat(), "end": last.isoformat()})
+        await pilot.press("up")  # off the gap: r does what it does elsewhere (the newest error, or the dialog)
+        assert calendar.gap_at(calendar.cursor) is None

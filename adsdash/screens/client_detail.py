@@ -1,15 +1,17 @@
-"""One client: its state file, data quality, lock, newest error and recent jobs.
+"""One client: its state file, data quality, lock, newest error, its data by day (a calendar
+of 26 weeks and the daily cost of 90 days) and recent jobs.
 
-`r` queues the repair the newest error asks for (after a confirm), or opens the
-repair dialog when the error has no usable dates. Everything read from the ads_sync
-folder is outside text: shown as cleaned Text, never as markup.
+`r` on a gap in the calendar opens the repair dialog with that gap's dates; elsewhere it
+queues the repair the newest error asks for (after a confirm), or opens the repair dialog
+when the error has no usable dates. Everything read from the ads_sync folder is outside
+text: shown as cleaned Text, never as markup.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Group
 from rich.table import Table
@@ -18,7 +20,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer, Header, Label, Static
+from textual.widgets import DataTable, Footer, Header, Label, Sparkline, Static
 
 from adsdash import timefmt
 from adsdash.look import LOCK_HELD, LOCK_STALE, Tone, look_style, style
@@ -27,10 +29,16 @@ from adsdash.screens.base import AdsdashScreen
 from adsdash.screens.dialogs import ConfirmDialog, RepairDialog
 from adsdash.screens.job_detail import JobDetailScreen
 from adsdash.store import Job
+from adsdash.widgets.coverage_calendar import CoverageCalendar
 from adsdash.widgets.job_table import JOB_COLUMNS, JobTable
 from adsdash.workspace import SOURCES, Client, ErrorInfo, LockInfo
 
+if TYPE_CHECKING:
+    from adsdash.coverage import Coverage
+    from adsdash.engine import Engine
+
 RECENT_JOBS = 20
+SPARK_DAYS = 90
 # The client is this screen's: its column's room goes to the outcome.
 RECENT_JOB_COLUMNS = tuple(c if c[0] != "outcome" else (*c[:2], c[2] + 24) for c in JOB_COLUMNS if c[0] != "client")
 
@@ -130,6 +138,13 @@ def problems_view(client: Client) -> Group:
     return Group(_section("Problems"), *(Text(f"! {plain(p)}", style=style(Tone.BAD)) for p in client.problems))
 
 
+def read_coverage(engine: Engine, slug: str) -> tuple[Coverage, date | None, date]:
+    """The client's coverage (its master CSV, read again only if it changed), watermark and today."""
+    client = engine.workspace.client(slug)
+    return (engine.coverage.get(slug), client.watermarks.get("google_ads") if client else None,
+            engine.client_today(slug))
+
+
 class ClientDetailScreen(AdsdashScreen):
     CSS_PATH = "screens.tcss"
     MUTATING = frozenset({"repair"})
@@ -155,6 +170,11 @@ class ClientDetailScreen(AdsdashScreen):
             with Vertical():
                 yield Static("", id="quality")
                 yield Static("", id="error")
+        with Horizontal(id="coverage"):
+            yield CoverageCalendar(id="calendar")
+            with Vertical(id="cost"):
+                yield Static("", id="cost-label")
+                yield Sparkline([], id="cost-spark")
         yield Label("Recent jobs (enter opens one)", id="recent-label")
         yield JobTable(RECENT_JOB_COLUMNS, id="recent")
         yield Footer()
@@ -169,6 +189,18 @@ class ClientDetailScreen(AdsdashScreen):
         engine = self.engine
         self.read(lambda: (engine.workspace.client(self.slug), engine.store.jobs(slug=self.slug, limit=RECENT_JOBS),
                            self.adsdash.clock()), self.show, group="client")
+
+        self.read(lambda: read_coverage(engine, self.slug), self.show_coverage, group="client-coverage")
+
+    def show_coverage(self, read: tuple[Coverage, date | None, date]) -> None:
+        coverage, watermark, today = read
+        self.query_one(CoverageCalendar).show(coverage, watermark, today)
+        days = [today - timedelta(days=n) for n in range(SPARK_DAYS - 1, -1, -1)]
+        costs = [coverage.days.get(day, (0, 0.0))[1] for day in days]
+        self.query_one("#cost-spark", Sparkline).data = costs
+        label = f"cost per day, {days[0]} to {days[-1]}: up to {max(costs):,.2f}" if any(costs) else \
+            f"no cost from {days[0]} to {days[-1]}"
+        self.query_one("#cost-label", Static).update(Text(label, style=style(Tone.MUTED)))
 
     def read_failed(self, error: Exception) -> None:
         self.query_one("#heading", Static).update(safe_text(f"{self.slug}: cannot read: {error}"))
@@ -199,6 +231,11 @@ class ClientDetailScreen(AdsdashScreen):
             self.reload()
 
     def action_repair(self) -> None:
+        calendar = self.query_one(CoverageCalendar)
+        if self.focused is calendar and (gap := calendar.gap_at(calendar.cursor)) is not None:
+            self.app.push_screen(RepairDialog(self.slug, gap[0], gap[1], self.engine.client_today(self.slug)),
+                                 self._queue_repair)
+            return
         error = self.client.newest_error if self.client else None
         start = error.start_date if error else None
         end = error.end_date if error else None
