@@ -182,10 +182,25 @@ def _status(engine: Engine, args, out: Printer) -> int:
     return 0
 
 
+def _repair_preview(engine: Engine, args, out: Printer, command: str) -> int:
+    """`run repair SLUG --start --end --dry-run`: what it would touch; exit 2 if it would be refused."""
+    from adsdash.catalogue import RequestError
+
+    if command != "repair":
+        raise RequestError(f"--dry-run is for repair, not {command}")
+    if len(args.slug) != 1 or args.all or args.freshness is not None:
+        raise RequestError("--dry-run looks at one client's repair: give one slug")
+    preview = engine.repair_preview(args.slug[0], args.start, args.end)
+    out.lines(preview.lines(), data=preview.to_dict())
+    return 2 if preview.overlap else 0
+
+
 def _run(engine: Engine, args, out: Printer) -> int:
     command = "report" if args.cmd == "report" else args.command
     params = {"scope": args.scope} if command == "report" else {"start": args.start, "end": args.end,
                                                                    "scope": args.scope}
+    if getattr(args, "dry_run", False):
+        return _repair_preview(engine, args, out, command)
     if len(args.slug) != 1 or args.all or args.freshness is not None:
         from adsdash.cli_sweep import run_sweep
 

@@ -144,6 +144,8 @@ def _run(run: Flags, flags: Flags) -> None:
     run.add_argument("--end")
     run.add_argument("--scope", help=argparse.SUPPRESS)
     run.add_argument("--follow", action="store_true", help="stream the output; exit with the CLI's code")
+    run.add_argument("--dry-run", action="store_true",
+                     help="repair: the days, the rows there now and the expected time; queues nothing")
     _sweeping(run)
 
 

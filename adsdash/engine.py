@@ -19,12 +19,13 @@ from adsdash import catalogue
 from adsdash.catalogue import JobParams, JobRequest, RequestError
 from adsdash.client_folder import ClientFolder
 from adsdash.lazy_log import get_logger
+from adsdash.store import FINISHED, Clock, Job, NewJob, Store, system_clock
 
 if TYPE_CHECKING:
+    from adsdash import repair_guard
     from adsdash.config import Settings
     from adsdash.coverage import CoverageCache
     from adsdash.workspace import Workspace
-from adsdash.store import FINISHED, Clock, Job, NewJob, Store, system_clock
 
 log = get_logger(__name__)
 _REPORT_WRITTEN = re.compile(r"Report (would be )?written to: (.+)$")
@@ -58,6 +59,9 @@ def find_cli(cli_command: str, cwd: Path | str) -> str:
     if found is None:
         raise RequestError(f"the ads_sync command {exe!r} is not an executable found on PATH")
     return found
+
+
+Built = tuple[JobRequest, list[str]] | RequestError  # a request and its argv, or why it is refused
 
 
 class AlreadyQueued(RequestError):
@@ -150,6 +154,7 @@ class Engine:
         schedule NAME). `once`: refuse (AlreadyQueued) when the client has the same command
         queued or running, so a repeated sweep queues nothing twice."""
         request, argv = self.build(command, slug, **params)
+        self._guard_repair(request)
         user, address = requester()
         job, created = self.store.create_job_unless_active(
             slug=request.slug, command=request.command, args=dict(request.args), argv=argv,
@@ -172,7 +177,7 @@ class Engine:
         catalogue.build_request(command, "any", known_slugs={"any"}, today=date.max, **params)
         if not slugs:
             return []
-        built = self._build_each(command, slugs, params)
+        built = [self._guarded(one) for one in self._build_each(command, slugs, params)]
         user, address = requester()
         cwd = str(Path(self.settings.ads_sync_path).resolve())
         stored = iter(self.store.create_jobs_unless_active(
@@ -188,6 +193,35 @@ class Engine:
                 results.append(job if created else AlreadyQueued(job))
         self.enqueue([job.id for job in results if isinstance(job, Job)])
         return results
+
+    def _guard_repair(self, request: JobRequest) -> None:
+        """A repair of days that a queued or running job of the client already pulls is refused,
+        naming that job (repair_guard). Checked when asked, not when a worker runs it."""
+        if request.command == "repair":
+            from adsdash import repair_guard
+
+            client = self.workspace.client(request.slug)
+            repair_guard.check(self.store, request.slug, date.fromisoformat(request.args["start"]),
+                               date.fromisoformat(request.args["end"]),
+                               client.watermarks.get("google_ads") if client else None)
+
+    def _guarded(self, built: Built) -> Built:
+        if isinstance(built, RequestError):
+            return built
+        try:
+            self._guard_repair(built[0])
+        except RequestError as exc:
+            return exc
+        return built
+
+    def repair_preview(self, slug: str, start: str, end: str) -> repair_guard.Preview:
+        """What a repair would touch, checked as at submit (RequestError when it is refused
+        outright: bad dates, unknown client); an overlap is in the preview, not raised."""
+        from adsdash import repair_guard
+
+        request, _ = self.build("repair", slug, start=start, end=end)
+        return repair_guard.preview(self, request.slug, date.fromisoformat(request.args["start"]),
+                                    date.fromisoformat(request.args["end"]))
 
     def enqueue(self, job_ids: Sequence[int]) -> None:
         """Tell the workers that these stored jobs are waiting: the one way in to the queue.

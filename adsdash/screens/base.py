@@ -78,6 +78,10 @@ class AdsdashScreen(Screen[None]):
 
     # -- reading off the UI thread ---------------------------------------------
 
+    def repair_preview(self, slug: str) -> Callable[[str, str], list[str]]:
+        """For the repair dialog: what a repair of the client would touch (Engine.repair_preview)."""
+        return lambda start, end: self.engine.repair_preview(slug, start, end).lines()
+
     def read(self, fetch: Callable[[], T], show: Callable[[T], None], *, group: str) -> None:
         self.run_worker(lambda: self._read(fetch, show), thread=True, exclusive=True, group=group,
                         exit_on_error=False)

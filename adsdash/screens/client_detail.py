@@ -233,8 +233,8 @@ class ClientDetailScreen(AdsdashScreen):
     def action_repair(self) -> None:
         calendar = self.query_one(CoverageCalendar)
         if self.focused is calendar and (gap := calendar.gap_at(calendar.cursor)) is not None:
-            self.app.push_screen(RepairDialog(self.slug, gap[0], gap[1], self.engine.client_today(self.slug)),
-                                 self._queue_repair)
+            self.app.push_screen(RepairDialog(self.slug, gap[0], gap[1], self.engine.client_today(self.slug),
+                                              preview=self.repair_preview(self.slug)), self._queue_repair)
             return
         error = self.client.newest_error if self.client else None
         start = error.start_date if error else None
@@ -250,7 +250,8 @@ class ClientDetailScreen(AdsdashScreen):
 
             self.app.push_screen(ConfirmDialog(f"Repair {self.slug}?", body), answer)
         else:
-            self.app.push_screen(RepairDialog(self.slug, start, end, today), self._queue_repair)
+            self.app.push_screen(RepairDialog(self.slug, start, end, today, preview=self.repair_preview(self.slug)),
+                                 self._queue_repair)
 
     def action_reports(self) -> None:
         from adsdash.screens.reports import ReportsScreen

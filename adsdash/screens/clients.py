@@ -437,7 +437,8 @@ class ClientsScreen(AdsdashScreen):
             if dates:
                 self.submit("repair", client.slug, start=dates[0], end=dates[1])
 
-        self.app.push_screen(RepairDialog(client.slug, start, end, self.engine.client_today(client.slug)),
+        self.app.push_screen(RepairDialog(client.slug, start, end, self.engine.client_today(client.slug),
+                                          preview=self.repair_preview(client.slug)),
                              done)
 
     def action_unlock(self) -> None:

@@ -6,7 +6,9 @@ is put on screen as a Rich Text after sanitize.plain, never parsed as markup.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from functools import partial
 
 from rich.text import Text
 from textual import on
@@ -15,6 +17,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
+from textual.worker import get_current_worker
 
 from adsdash.catalogue import DEFAULT_SCOPE, RequestError, check_scope, parse_day, scope_kinds
 from adsdash.sanitize import safe_text
@@ -65,12 +68,16 @@ class RepairDialog(Dialog[tuple[str, str] | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
 
-    def __init__(self, slug: str, start: date | None, end: date | None, today: date) -> None:
+    def __init__(self, slug: str, start: date | None, end: date | None, today: date,
+                 preview: Callable[[str, str], list[str]] | None = None) -> None:
+        """`preview(start, end)`: lines on what that repair would touch (Engine.repair_preview),
+        shown as good dates are typed; read in a thread."""
         super().__init__()
         self.slug = slug
         self.start = start
         self.end = end
         self.today = today
+        self.preview = preview
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
@@ -83,6 +90,7 @@ class RepairDialog(Dialog[tuple[str, str] | None]):
             yield Label("End (YYYY-MM-DD)")
             yield Input(self.end.isoformat() if self.end else "", placeholder="YYYY-MM-DD", id="end")
             yield Static("", id="end-error", classes="field-error")
+            yield Static("", id="preview", classes="hint")
             with Horizontal(id="buttons"):
                 yield Button("Queue repair", id="ok", variant="primary")
                 yield Button("Cancel", id="cancel")
@@ -108,8 +116,28 @@ class RepairDialog(Dialog[tuple[str, str] | None]):
             self.query_one(f"#{field}", Input).set_class(field in errors, "-invalid")
         self.query_one("#ok", Button).disabled = bool(errors)
         if errors or first is None or last is None:
+            self.query_one("#preview", Static).update("")
             return None
+        if self.preview is not None and (first, last) != self._previewed:
+            self._previewed = (first, last)
+            self.run_worker(partial(self._read_preview, first.isoformat(), last.isoformat()), thread=True,
+                            exclusive=True, group="preview", exit_on_error=False)
         return first.isoformat(), last.isoformat()
+
+    _previewed: tuple[date, date] | None = None
+
+    def _read_preview(self, start: str, end: str) -> None:
+        assert self.preview is not None
+        try:
+            lines = self.preview(start, end)
+        except Exception as exc:  # noqa: BLE001 - a preview that cannot be made is said, the dialog goes on
+            lines = [f"no preview: {exc}"]
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._show_preview, lines)
+
+    def _show_preview(self, lines: list[str]) -> None:
+        if self.is_attached:
+            self.query_one("#preview", Static).update(safe_text("\n".join(lines)))
 
     @on(Input.Changed)
     def _changed(self) -> None:
