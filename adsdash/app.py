@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
@@ -34,6 +36,7 @@ class AdsdashApp(App[int]):
         Binding("q", "quit_app", "Quit", id="app.quit"),
         Binding("j", "open_jobs", "Jobs", id="app.jobs"),
         Binding("t", "open_schedules", "Schedules", id="app.schedules"),
+        Binding("A", "open_audit", "Audit", show=False, id="app.audit"),  # rare: `?` and the README name it
         Binding("question_mark", "show_keys", "Keys", id="app.keys"),
     ]
 
@@ -47,6 +50,7 @@ class AdsdashApp(App[int]):
         self.ensure_worker = ensure_worker
         # A first check is due at mount: until then, no live worker means one is on its way.
         self.worker_started_at = time.monotonic() if ensure_worker and not read_only else float("-inf")
+        self.worker_checks = 0
         self.clock = clock or engine.clock
         self.theme = engine.settings.theme  # checked against Textual's themes by the command line
         if engine.settings.keymap:
@@ -77,11 +81,24 @@ class AdsdashApp(App[int]):
         ensure = self.ensure_worker
         if ensure is None:
             return
+        if self.worker_checks and self.engine.settings.notify_urls:
+            self._notify_check()  # not at the first: a worker dead before the app opened gets its start first
+        self.worker_checks += 1
         try:
             if ensure():
                 self.worker_started_at = time.monotonic()
         except Exception as exc:  # noqa: BLE001 - shown, never raised: the app goes on without a worker
             self.call_from_thread(self.refuse, f"cannot start a background worker: {exc}")
+
+    def _notify_check(self) -> None:
+        """A worker cannot tell of its own death: no live worker while jobs wait is an alert, sent
+        from here (no notifier runs then). Never raised: the app goes on without it."""
+        from adsdash import notify_send
+
+        try:
+            notify_send.check(self.engine, worker=f"app:{os.getpid()}")
+        except Exception:  # logged; the app's job is the screen
+            logging.getLogger(__name__).exception("notify: the no-worker check failed")
 
     def starting_worker(self) -> bool:
         """A background worker was started a moment ago and may not have said hello yet."""
@@ -100,8 +117,18 @@ class AdsdashApp(App[int]):
             self.notify(one_line(f"job {job.id} queued: {job.command} {job.slug}"), title="Queued", markup=False)
         return job
 
+    def append_then_job(self, command: str, slug: str, **params: Unpack[JobParams]) -> Job | None:
+        """An append of the client first (or the one it has), and this job after it (Engine.append_then)."""
+        jobs = self._act(lambda: self.engine.append_then(command, slug, origin="app", **params), "not queued")
+        if jobs is None:
+            return None
+        append, job = jobs
+        self.notify(one_line(f"job {append.id}: append {slug}, then job {job.id}: {job.command} after it"),
+                    title="Queued", markup=False)
+        return job
+
     def cancel_job(self, job_id: int) -> Job | None:
-        job = self._act(lambda: self.engine.cancel(job_id), "not cancelled")
+        job = self._act(lambda: self.engine.cancel(job_id, origin="app"), "not cancelled")
         if job is not None:
             self.notify(f"job {job_id}: {'cancelling' if job.status == 'started' else job.status}", markup=False)
         return job
@@ -113,11 +140,28 @@ class AdsdashApp(App[int]):
                         title="Queued", markup=False)
         return job
 
-    def sweep_jobs(self, command: str, slugs: Sequence[str],
+    def snooze(self, slug: str, *, clear: bool = False, hours: float | None = None, until_fresh: bool = False,
+               reason: str | None = None) -> None:
+        """Snooze a client's alerts (or end its snooze), as `adsdash snooze` does; say what happened."""
+        from adsdash import notify_send  # here: the notifications' parts load when first asked
+
+        engine = self.engine
+        if clear:
+            had = self._act(lambda: notify_send.unsnooze_client(engine, slug, origin="app"), "not changed")
+            if had is not None:
+                self.notify(one_line(f"{slug}: snooze ended" if had else f"{slug} had no snooze"), markup=False)
+            return
+        done = self._act(lambda: notify_send.snooze_client(engine, slug, hours=hours, until_fresh=until_fresh,
+                                                           reason=reason, origin="app"), "not snoozed")
+        if done is not None:
+            self.notify(one_line(f"{slug}: alerts snoozed {done.describe()}"), title="Snoozed", markup=False)
+
+    def sweep_jobs(self, command: str, slugs: Sequence[str], *, append_if_lacking: bool = False,
                    **params: Unpack[JobParams]) -> list[sweeps.Outcome] | None:
         """Queue `command` once for each slug, in the order given, as `adsdash run --all` does
         (sweeps.py); say how many were queued, already queued or running, refused."""
-        outcomes = self._act(lambda: sweeps.sweep(self.engine, command, slugs, origin="app", **params), "not queued")
+        outcomes = self._act(lambda: sweeps.sweep(self.engine, command, slugs, origin="app",
+                                                  append_if_lacking=append_if_lacking, **params), "not queued")
         if outcomes is not None:
             refused = next((o for o in outcomes if o.status == sweeps.REFUSED), None)
             why = f" ({refused.slug}: {refused.error})" if refused else ""
@@ -150,6 +194,12 @@ class AdsdashApp(App[int]):
 
         if not isinstance(self.screen, SchedulesScreen):
             self.push_screen(SchedulesScreen())
+
+    def action_open_audit(self) -> None:
+        from adsdash.screens.audit import AuditScreen
+
+        if not isinstance(self.screen, AuditScreen):
+            self.push_screen(AuditScreen())
 
     def action_show_keys(self) -> None:
         self.push_screen(KeysScreen(self.screen, self.engine.settings.keymap))

@@ -7,10 +7,13 @@ them all at once): `dialog.cancel` is `escape` everywhere and also `n` in a yes/
 """
 
 BINDING_IDS: dict[str, str] = {
+    "app.audit": "A",
     "app.jobs": "j",
     "app.keys": "question_mark",
     "app.quit": "q",
     "app.schedules": "t",
+    "audit.back": "escape",
+    "audit.filter": "slash",
     "calendar.down": "down",
     "calendar.left": "left",
     "calendar.right": "right",
@@ -30,6 +33,7 @@ BINDING_IDS: dict[str, str] = {
     "clients.report": "g",
     "clients.reports": "p",
     "clients.resort": "o",
+    "clients.snooze": "z",
     "clients.sort": "s",
     "clients.unlock": "u",
     "clients.validate": "v",
@@ -37,9 +41,11 @@ BINDING_IDS: dict[str, str] = {
     "dialog.confirm": "y",
     "job_detail.back": "escape",
     "job_detail.cancel": "x",
+    "job_detail.copy": "c",
     "job_detail.next": "n",
     "job_detail.previous": "N",
     "job_detail.retry": "R",
+    "job_detail.save": "w",
     "job_detail.search": "slash",
     "jobs.back": "escape",
     "jobs.cancel": "x",

@@ -150,7 +150,14 @@ def dispatch(args: argparse.Namespace, out: Printer) -> int:
 
         logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        Worker(settings).run_forever()
+        if args.metrics_address is not None and args.metrics_port is None:
+            from adsdash.catalogue import RequestError
+
+            raise RequestError("--metrics-address needs --metrics-port")
+        worker = Worker(settings)
+        if args.metrics_port is not None:  # before the worker starts: a taken port starts nothing
+            worker.serve_metrics(args.metrics_address or "127.0.0.1", args.metrics_port)
+        worker.run_forever()
         return 0
     from adsdash.engine import Engine
 
@@ -205,11 +212,16 @@ def _run(engine: Engine, args, out: Printer) -> int:
         from adsdash.cli_sweep import run_sweep
 
         return run_sweep(engine, args, out, command, params)
-    job = engine.submit(command, args.slug[0], **params)
+    if getattr(args, "append_first", False):
+        append, job = engine.append_then(command, args.slug[0], **params)
+        out.note(f"job {append.id}: append {job.slug} first; the report waits for it")
+    else:
+        job = engine.submit(command, args.slug[0], anyway=getattr(args, "anyway", False), **params)
     if not engine.store.live_workers():
         out.note("no live worker: the job waits until `adsdash worker` or the app runs")
     if not args.follow:
-        out.record({"job_id": job.id, "status": job.status}, f"job {job.id} queued: {command} {job.slug}")
+        waits = {"after": job.after} if job.after is not None else {}
+        out.record({"job_id": job.id, "status": job.status, **waits}, f"job {job.id} queued: {command} {job.slug}")
         return 0
     out.note(f"job {job.id} queued: {command} {job.slug}")
     return _follow(engine, job.id, out, raw=False)
@@ -247,6 +259,7 @@ def _result(engine: Engine, args, out: Printer) -> int:
     job = engine.store.job(args.id)
     if job is None:
         raise NotFound(f"no job {args.id}")
+    _pruned_note(job, out)
     out.result(job, engine.store.chunks(job.id, stream="stdout"), engine.store.chunks(job.id, stream="stderr"))
     return 0
 
@@ -259,9 +272,19 @@ def _pages(store: Store, job_id: int, stream: str | None = None) -> Iterator[lis
         seq = page[-1].seq
 
 
+def _pruned_note(job, out: Printer) -> None:
+    if job.output_pruned_at:  # retention removed it (adsdash/retention.py): say so, not just nothing
+        from adsdash import timefmt
+
+        out.note(f"job {job.id}: its output ({job.line_count:,} lines) was pruned on"
+                 f" {timefmt.local(job.output_pruned_at)}")
+
+
 def _logs(engine: Engine, args, out: Printer) -> int:
-    if engine.store.job(args.id) is None:
+    job = engine.store.job(args.id)
+    if job is None:
         raise NotFound(f"no job {args.id}")
+    _pruned_note(job, out)
     if args.follow:
         return _follow(engine, args.id, out, raw=args.raw)
     if out.json_mode:
@@ -340,6 +363,34 @@ def _store(engine: Engine, args, out: Printer) -> int:
     return 0
 
 
+def _metrics(engine: Engine, args, out: Printer) -> int:
+    """The exposition once (1 when a source could not be read: the rest is still printed)."""
+    from adsdash import metrics
+
+    families, problems = metrics.read_all(engine)
+    if out.json_mode:
+        out.dump({"samples": metrics.samples(families), "problems": problems})
+    else:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(metrics.exposition(families))
+        sys.stdout.flush()
+    for problem in problems:
+        out.error(problem)
+    return 1 if problems else 0
+
+
+def _audit(engine: Engine, args, out: Printer) -> int:
+    from adsdash import cli_upkeep
+
+    return cli_upkeep.run_audit(engine, args, out)
+
+
+def _prune(engine: Engine, args, out: Printer) -> int:
+    from adsdash import cli_upkeep
+
+    return cli_upkeep.run_prune(engine, args, out)
+
+
 def _coverage(engine: Engine, args, out: Printer) -> int:
     from adsdash import cli_coverage
 
@@ -352,6 +403,19 @@ def _gaps(engine: Engine, args, out: Printer) -> int:
     return cli_coverage.gaps(engine, args, out)
 
 
+def _history(engine: Engine, args, out: Printer) -> int:
+    from adsdash import cli_coverage
+
+    return cli_coverage.history(engine, args, out)
+
+
+def _notify(engine: Engine, args, out: Printer) -> int:
+    from adsdash import cli_notify
+
+    return {"notify": cli_notify.run_notify, "snooze": cli_notify.run_snooze,
+            "snoozes": cli_notify.run_snoozes}[args.cmd](engine, args, out)
+
+
 def _schedules(engine: Engine, args, out: Printer) -> int:
     from adsdash import cli_schedules
 
@@ -362,7 +426,9 @@ HANDLERS = {
     "clients": _clients, "status": _status, "run": _run, "report": _run, "job": _job, "result": _result,
     "logs": _logs, "jobs": _jobs, "cancel": _cancel, "retry": _retry, "commands": _commands,
     "scopes": _scopes, "health": _health, "store": _store, "schedules": _schedules,
-    "coverage": _coverage, "gaps": _gaps,
+    "coverage": _coverage, "gaps": _gaps, "history": _history,
+    "audit": _audit, "prune": _prune, "metrics": _metrics, "notify": _notify, "snooze": _notify,
+    "snoozes": _notify,
 }
 
 

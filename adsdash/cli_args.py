@@ -22,6 +22,13 @@ def _positive(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    value = _positive(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 1 to 65535, got {value}")
+    return value
+
+
 def _client_count(text: str) -> int:
     value = _positive(text)
     if value > MAX_SANDBOX_CLIENTS:
@@ -120,6 +127,10 @@ def _demo(demo: Flags, flags: Flags) -> None:
 def _worker(worker: Flags, flags: Flags) -> None:
     worker.add_argument("--background", action="store_true", help=argparse.SUPPRESS)  # how the app starts one
     worker.add_argument("--stop", action="store_true", help="stop this data folder's background worker")
+    worker.add_argument("--metrics-port", type=_port, metavar="N",
+                        help="serve Prometheus metrics on /metrics at port N")
+    worker.add_argument("--metrics-address", metavar="ADDRESS",
+                        help="the address to serve metrics on (default 127.0.0.1: this host only)")
 
 
 def _slug(parser: Flags, flags: Flags) -> None:
@@ -157,6 +168,10 @@ def _report(rep: Flags, flags: Flags) -> None:
     # No default here: the catalogue applies it when the request is built, as for the app's.
     rep.add_argument("--scope", help=f"default {catalogue.DEFAULT_SCOPE}; see `adsdash scopes`")
     rep.add_argument("--follow", action="store_true")
+    lacking = rep.add_mutually_exclusive_group()  # a scope over days the client's data lacks (report_check)
+    lacking.add_argument("--append-first", action="store_true",
+                         help="queue an append of the client first, and the report after it (if it finishes)")
+    lacking.add_argument("--anyway", action="store_true", help="queue the report over the missing days anyway")
 
 
 def _logs(logs: Flags, flags: Flags) -> None:
@@ -179,6 +194,18 @@ def _schedules(schedules: Flags, flags: Flags) -> None:
     cli_schedules.add_arguments(schedules, flags)
 
 
+def _audit(audit: Flags, flags: Flags) -> None:
+    from adsdash import cli_upkeep  # light: argparse only, until it runs
+
+    cli_upkeep.add_audit_arguments(audit, flags)
+
+
+def _prune(prune: Flags, flags: Flags) -> None:
+    from adsdash import cli_upkeep
+
+    cli_upkeep.add_prune_arguments(prune, flags)
+
+
 def _coverage(parser: Flags, flags: Flags) -> None:
     from adsdash import cli_coverage  # light: argparse only, until it runs
 
@@ -189,6 +216,24 @@ def _gaps(parser: Flags, flags: Flags) -> None:
     from adsdash import cli_coverage
 
     cli_coverage.add_gaps_arguments(parser, flags)
+
+
+def _history(parser: Flags, flags: Flags) -> None:
+    from adsdash import cli_coverage
+
+    cli_coverage.add_history_arguments(parser, flags)
+
+
+def _notify(notify: Flags, flags: Flags) -> None:
+    from adsdash import cli_notify  # light: argparse only, until it runs
+
+    cli_notify.add_notify_arguments(notify, flags)
+
+
+def _snooze(snooze: Flags, flags: Flags) -> None:
+    from adsdash import cli_notify
+
+    cli_notify.add_snooze_arguments(snooze, flags)
 
 
 def _sandbox(sandbox: Flags, flags: Flags) -> None:
@@ -223,9 +268,17 @@ COMMANDS: dict[str, tuple[str, Callable[[Flags, Flags], None]]] = {
     "commands": ("the ads_sync commands adsdash runs", _nothing),
     "scopes": ("report scopes", _nothing),
     "health": ("store, worker, ads_sync folder and CLI", _nothing),
+    "metrics": ("Prometheus metrics, once, in the text format (for node_exporter's textfile collector)", _nothing),
     "schedules": ("the schedules: next runs, last outcomes, paused or not; pause or resume them", _schedules),
+    "audit": ("who changed what, when, from where: queue, cancel, retry, force-unlock, pause, prune", _audit),
+    "prune": ("remove old job output and rows now, as the worker does daily (--dry-run: only say)", _prune),
     "coverage": ("a client's rows and cost per day from its master CSV, and each day's kind", _coverage),
     "gaps": ("the days missing from the clients' data up to their watermarks, as ranges", _gaps),
+    "history": ("each change of a client's watermarks seen, and the job that moved it", _history),
+    "notify": ("alerts through Apprise: test each URL, check for a dead worker (cron), recent events", _notify),
+    "snooze": ("snooze a client's alerts for N hours or until it is fresh (recorded, not sent); --clear ends it",
+               _snooze),
+    "snoozes": ("the clients whose alerts are snoozed", _nothing),
     "sandbox": ("the sandbox ads_sync", _sandbox),
     "store": ("the job store file", _store),
 }

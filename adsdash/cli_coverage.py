@@ -27,6 +27,27 @@ def add_gaps_arguments(parser: argparse.ArgumentParser, flags: argparse.Argument
     parser.add_argument("--all", action="store_true", help="every client, also those without a gap")
 
 
+def add_history_arguments(parser: argparse.ArgumentParser, flags: argparse.ArgumentParser) -> None:
+    parser.add_argument("slug")
+    parser.add_argument("--limit", type=int, default=50, metavar="N", help="the newest N changes (default 50)")
+
+
+def history(engine: Engine, args: argparse.Namespace, out: Printer) -> int:
+    """Each change of the client's watermarks seen (newest first); looks at them now first."""
+    from adsdash import timefmt, watermarks
+
+    client = _client(engine, args.slug)
+    watermarks.observe(engine.store, [client], engine.clock())
+    changes = watermarks.history(engine.store, client.slug, limit=max(1, args.limit))
+    out.table(["seen", "source", "from", "to", "moved by", ""],
+              [(timefmt.local(c.observed_at), c.source, c.from_date or "none", c.to_date or "none",
+                f"job {c.job_id}" if c.job_id else "outside adsdash", "BACKWARDS" if c.backwards else "")
+               for c in changes], data=[c.to_dict() for c in changes])
+    if not out.json_mode and not changes:
+        out.note(f"no change of {client.slug}'s watermarks seen yet")
+    return 0
+
+
 def _client(engine: Engine, slug: str) -> Client:
     from adsdash import catalogue
     from adsdash.catalogue import RequestError

@@ -33,20 +33,26 @@ def run(engine: Engine, args: argparse.Namespace, out: Printer) -> int:
 
 
 def _pause(engine: Engine, book, name: str | None, *, paused: bool, out: Printer) -> int:
+    from adsdash import audit
     from adsdash.catalogue import RequestError
     from adsdash.schedule_ledger import Ledger
 
     found, _refusals = book.current()
     names = [s.name for s in found]
-    if name is not None:
-        if name not in names:
-            known = ", ".join(names) or "none"
-            raise RequestError(f"no usable schedule named {name!r} in {engine.settings.config_file}"
-                               f" (schedules: {known}; see `adsdash schedules`)")
-        names = [name]
-    elif not names:
-        raise RequestError(f"no usable schedule in {engine.settings.config_file} (see `adsdash schedules`)")
-    Ledger(engine.store).set_paused(names, paused, engine.clock())
+    refused = None
+    if name is not None and name not in names:
+        known = ", ".join(names) or "none"
+        refused = (f"no usable schedule named {name!r} in {engine.settings.config_file}"
+                   f" (schedules: {known}; see `adsdash schedules`)")
+    elif name is None and not names:
+        refused = f"no usable schedule in {engine.settings.config_file} (see `adsdash schedules`)"
+    if refused:
+        audit.record(engine.store, [audit.entry(audit.PAUSE if paused else audit.RESUME,
+                                                f"schedule {name or '(all)'}", origin="shell",
+                                                at=engine.clock(), refused=refused)])
+        raise RequestError(refused)
+    names = [name] if name is not None else names
+    Ledger(engine.store).set_paused(names, paused, engine.clock(), origin="shell")
     word = "paused" if paused else "resumed"
     out.record({"paused": paused, "schedules": names}, f"{word}: {', '.join(names)}")
     return 0

@@ -34,7 +34,8 @@ def run_sweep(engine: Engine, args: argparse.Namespace, out: Printer, command: s
     if problem := engine.workspace.clients_folder_problem():
         raise RequestError(problem)
     slugs = sweeps.choose(engine.workspace.clients(), slugs=args.slug or None, kinds=kinds)
-    outcomes = sweeps.sweep(engine, command, slugs, origin="shell", **params)
+    outcomes = sweeps.sweep(engine, command, slugs, origin="shell", anyway=getattr(args, "anyway", False),
+                            append_first=getattr(args, "append_first", False), **params)
     out.table(["client", "job", "status", "why"],
               [(o.slug, o.job_id, o.status, o.error or "") for o in outcomes],
               data=[o.to_dict() for o in outcomes])

@@ -32,6 +32,11 @@ class ConfigError(ValueError):
     """A setting has a value adsdash cannot use."""
 
 
+# What a notification can be about (adsdash/notify_events.py); `fresh` (back to fresh) is off by default.
+NOTIFY_EVENT_KINDS = ("failed", "escalated", "stale", "unreadable", "fresh", "missed", "no_worker")
+NOTIFY_DEFAULT_EVENTS = tuple(kind for kind in NOTIFY_EVENT_KINDS if kind != "fresh")
+
+
 class Setting(NamedTuple):
     name: str
     env: str | None
@@ -59,6 +64,25 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("theme", "ADSDASH_THEME", "textual-dark", str, "the app's colours: a Textual theme name"),
     Setting("schedule_catch_up_hours", "ADSDASH_SCHEDULE_CATCH_UP_HOURS", 3.0, float,
             "a scheduled run missed while no worker was up still runs if a worker starts within this", 0, 168),
+    Setting("output_keep_days", "ADSDASH_OUTPUT_KEEP_DAYS", 90, int,
+            "keep every job's output this many days (the worker prunes older output daily)", 1, 36500),
+    Setting("output_keep_jobs", "ADSDASH_OUTPUT_KEEP_JOBS", 50, int,
+            "and at least each client's newest this many jobs' output, however old", 0, 1_000_000),
+    Setting("job_keep_days", "ADSDASH_JOB_KEEP_DAYS", 365, int,
+            "keep job rows (status, times, error, who) this many days, their output gone", 1, 36500),
+    # Notifications (adsdash/notify_*.py): lists are a TOML list or one string (space or comma separated).
+    Setting("notify_urls", "ADSDASH_NOTIFY_URLS", (), tuple, "Apprise URLs that alerts go to (shown masked)"),
+    Setting("notify_events", "ADSDASH_NOTIFY_EVENTS", NOTIFY_DEFAULT_EVENTS, tuple,
+            f"which events go out: any of {', '.join(NOTIFY_EVENT_KINDS)}, or all"),
+    Setting("notify_digest_seconds", "ADSDASH_NOTIFY_DIGEST_SECONDS", 0.0, float,
+            "0: each alert at once; else the alerts within this window go out as one message", 0, 86400),
+    Setting("notify_escalate_after", "ADSDASH_NOTIFY_ESCALATE_AFTER", 3, int,
+            "a client's failed jobs in a row that make one escalation, then quiet till one succeeds (0: never)",
+            0, 1000),
+    Setting("notify_no_worker_minutes", "ADSDASH_NOTIFY_NO_WORKER_MINUTES", 5.0, float,
+            "alert when no worker is live while a job has waited this long", 0.5, 1440),
+    Setting("notify_timeout_seconds", "ADSDASH_NOTIFY_TIMEOUT_SECONDS", 10.0, float,
+            "the longest one send to one URL may take", 1, 120),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -103,6 +127,15 @@ class Settings(NamedTuple):  # not a dataclass: see records.py
     config_file: Path | None = None  # the settings file read (it may not exist)
     keymap: Mapping[str, str] = MappingProxyType({})
     origins: Mapping[str, str] = MappingProxyType({})
+    output_keep_days: int = 90  # retention (adsdash/retention.py)
+    output_keep_jobs: int = 50
+    job_keep_days: int = 365
+    notify_urls: tuple[str, ...] = ()  # notifications (adsdash/notify_events.py, notify_send.py)
+    notify_events: tuple[str, ...] = NOTIFY_DEFAULT_EVENTS
+    notify_digest_seconds: float = 0.0
+    notify_escalate_after: int = 3
+    notify_no_worker_minutes: float = 5.0
+    notify_timeout_seconds: float = 10.0
 
     @property
     def store_path(self) -> Path:
@@ -142,7 +175,7 @@ class Settings(NamedTuple):  # not a dataclass: see records.py
     def describe(self) -> list[tuple[str, str, str]]:
         """(name, value, origin) for every setting, the folders that follow from `home`, and
         every binding id, for `adsdash config`."""
-        rows = [(f, str(getattr(self, f)), self.origins.get(f, "default"))
+        rows = [(f, _shown(f, getattr(self, f)), self.origins.get(f, "default"))
                 for f in self._fields if f in _BY_NAME]
         at = next(i for i, row in enumerate(rows) if row[0] == "home") + 1
         why = "platform {} folder (home is the default)" if self.platform_folders else "inside home (not the default)"
@@ -156,7 +189,18 @@ class Settings(NamedTuple):  # not a dataclass: see records.py
         return rows
 
 
+def _shown(name: str, value: Any) -> str:
+    """A setting's value for `adsdash config`: a list as words, an Apprise URL masked (secrets)."""
+    if name == "notify_urls":
+        from adsdash.notify_url import labelled
+
+        return " ".join(labelled(url) for url in value) or "none"
+    return " ".join(value) if isinstance(value, tuple) else str(value)
+
+
 def _wanted(setting: Setting) -> str:
+    if setting.kind is tuple:
+        return "a list of strings, or one string of them separated by spaces or commas"
     if setting.kind is Path:
         return "a non-empty path"
     if setting.kind is int:
@@ -168,6 +212,10 @@ def _wanted(setting: Setting) -> str:
 
 def _convert(setting: Setting, raw: Any) -> Any:
     """The value, or ValueError/TypeError/OverflowError for anything `_wanted` does not allow."""
+    if setting.kind is tuple:
+        from adsdash.notify_url import split_urls, split_words
+
+        return (split_urls if setting.name == "notify_urls" else split_words)(raw)
     if setting.kind in (int, float):
         if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
             raise TypeError
@@ -190,7 +238,8 @@ def _coerce(setting: Setting, raw: Any, origin: str) -> Any:
     try:
         return _convert(setting, raw)
     except (TypeError, ValueError, OverflowError):
-        raise ConfigError(f"{setting.name} from {origin}: expected {_wanted(setting)}, got {raw!r}") from None
+        got = "a value not shown (URLs hold secrets)" if setting.name == "notify_urls" else repr(raw)
+        raise ConfigError(f"{setting.name} from {origin}: expected {_wanted(setting)}, got {got}") from None
 
 
 def _flatten(table: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
@@ -244,6 +293,24 @@ def _read_file(path: Path) -> dict[str, Any]:
             raise ConfigError(f"cannot read config file {path}: {exc}") from None
 
 
+def _notify_events(kinds: tuple[str, ...], origin: str) -> tuple[str, ...]:
+    if "all" in kinds:
+        return NOTIFY_EVENT_KINDS
+    if unknown := sorted(set(kinds) - set(NOTIFY_EVENT_KINDS)):
+        raise ConfigError(f"notify_events from {origin}: unknown event {unknown[0]!r}"
+                          f" (one of: {', '.join(NOTIFY_EVENT_KINDS)}, or all)")
+    return tuple(dict.fromkeys(kinds))
+
+
+def _check_urls(urls: tuple[str, ...], origin: str) -> None:
+    from adsdash.notify_url import mask_url, scheme_of
+
+    for url in urls:
+        if scheme_of(url) is None:
+            raise ConfigError(f"notify_urls from {origin}: {mask_url(url)} is not an Apprise URL"
+                              " (scheme://..., e.g. json://host/path, ntfy://topic, mailto://user:pass@host)")
+
+
 def load_settings(
     flags: Mapping[str, Any] | None = None,
     *,
@@ -281,6 +348,9 @@ def load_settings(
         origins[s.name] = origin
     origins["keymap"] = f"file {path}"
 
+    values["notify_events"] = _notify_events(values["notify_events"], origins["notify_events"])
+    if values["notify_urls"]:
+        _check_urls(values["notify_urls"], origins["notify_urls"])
     late, stale = values["late_after_days"], values["stale_after_days"]
     if late >= stale:
         raise ConfigError(f"late_after_days ({late}, from {origins['late_after_days']}) must be less than"

@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from adsdash import sanitize, timefmt
-from adsdash.chunks import Chunk, texts_of
+from adsdash.chunks import Chunk
 from adsdash.exits import exit_phrase, exit_text
+from adsdash.output_file import chunk_bytes
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -190,11 +191,13 @@ class Printer:
                 ("elapsed", timefmt.duration(job.elapsed())), ("exit code", exit_text(job.exit_code)),
                 ("result", job.result), ("error", job.error), ("lines", job.line_count),
                 *([("output", job.output_note)] if job.output_note else []),
+                *([("output", f"pruned on {timefmt.local(job.output_pruned_at)}")] if job.output_pruned_at else []),
                 ("asked by", job.asked)]
         self.table(["", ""], rows, data=None)
 
     def jobs(self, jobs: list[Job]) -> None:
-        rows = [(j.id, j.slug, " ".join([j.command, *_args(j)]), j.status, timefmt.local(j.queued_at),
+        rows = [(j.id, j.slug, " ".join([j.command, *_args(j)]),
+                 f"waits for job {j.waits_for}" if j.waits_for is not None else j.status, timefmt.local(j.queued_at),
                  timefmt.duration(j.elapsed()), exit_text(j.exit_code), j.error or j.result or "") for j in jobs]
         self.table(["id", "client", "command", "status", "queued", "elapsed", "exit", "result / error"], rows,
                    data=[j.to_dict() for j in jobs])
@@ -235,24 +238,14 @@ class Printer:
             self.chunks([Chunk(lines[0].seq, lines[-1].seq, 0.0, "", _joined(line.text for line in lines))], raw=raw)
 
     def chunks(self, pieces: Iterable[Chunk], *, raw: bool) -> None:
-        """A job's output as `logs` prints it, a stored chunk (up to 256 KB of lines) per write.
-        `raw`: the exact bytes stored, each line ended by a newline. Else each line cleaned
-        (sanitize.plain, or keep_colour for a terminal); a chunk of printable ASCII, what nearly
-        all output is, has nothing to clean: there sanitize changes only control characters
-        (C0 and DEL), which one pass over the chunk's bytes in C rules out."""
+        """A job's output as `logs` prints it, a stored chunk (up to 256 KB of lines) per write:
+        output_file.chunk_bytes (the job detail's save writes the same), each line cleaned by
+        sanitize.plain, or keep_colour for a terminal; `raw`: the exact bytes stored."""
         sys.stdout.flush()  # what was written as text goes first
         buffer = sys.stdout.buffer
-        clean = None
+        clean = sanitize.keep_colour if not raw and sys.stdout.isatty() else sanitize.plain
         for piece in pieces:
-            data = piece.data
-            if raw:
-                buffer.write((data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data) + b"\n")
-            elif isinstance(data, str) and data.isascii() and \
-                    not data.encode("ascii").translate(None, _PRINTABLE_ASCII_OR_NEWLINE):
-                buffer.write(data.encode("ascii") + b"\n")
-            else:
-                clean = clean or (sanitize.keep_colour if sys.stdout.isatty() else sanitize.plain)
-                buffer.write("".join(clean(text) + "\n" for text in texts_of(data)).encode("utf-8", "replace"))
+            buffer.write(chunk_bytes(piece.data, raw=raw, clean=clean))
         buffer.flush()
 
     def job_end(self, job: Job) -> None:
@@ -268,8 +261,6 @@ class Printer:
             self.table(["check", "", "detail"], rows, data=None)
             self.text(report["status"])
 
-
-_PRINTABLE_ASCII_OR_NEWLINE = bytes(range(0x20, 0x7F)) + b"\n"
 
 
 def _joined(texts: Iterable[str | bytes]) -> str | bytes:

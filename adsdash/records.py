@@ -76,6 +76,8 @@ class Job(NamedTuple):
     parked: bool
     output_note: str | None  # what happened to the output when the store could not take it
     origin: str | None  # through what it was asked: app, shell, schedule NAME (None: before schema 4)
+    output_pruned_at: str | None = None  # when retention removed its output (adsdash/retention.py)
+    after: int | None = None  # the job this one waits for: it runs once that one finished (schema 8)
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Job:
@@ -91,6 +93,11 @@ class Job(NamedTuple):
     @property
     def ended(self) -> bool:
         return self.status in ENDED
+
+    @property
+    def waits_for(self) -> int | None:
+        """The job it waits for, while it is queued (Job.after)."""
+        return self.after if self.status == QUEUED else None
 
     @property
     def asked(self) -> str:
@@ -124,6 +131,7 @@ class NewJob(NamedTuple):
     requested_by: str | None
     requested_from: str | None
     origin: str | None
+    after: int | None = None  # a job of the same client to wait for (Job.after)
 
 
 class LostJob(NamedTuple):

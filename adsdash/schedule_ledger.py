@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from adsdash import audit
 from adsdash.store import Store, iso
 
 QUEUING = "queuing"  # claimed, its job being queued (left so by a worker killed then: see Scheduler._unstick)
@@ -156,12 +157,18 @@ class Ledger:
     def paused(self) -> set[str]:
         return {r[0] for r in self.store._conn().execute("select name from schedule_state where paused = 1")}
 
-    def set_paused(self, names: Iterable[str], paused: bool, now: datetime) -> None:
+    def set_paused(self, names: Iterable[str], paused: bool, now: datetime, *, origin: str | None = None) -> None:
+        """Pause or resume; with `origin` (app, shell), the audit gets one row for it (all the names)."""
+        names = list(names)
         with self.store._write() as conn:
             conn.executemany(
                 "insert into schedule_state (name, paused, changed_at) values (?, ?, ?) on conflict (name) do update"
                 " set paused = excluded.paused, changed_at = excluded.changed_at",
                 [(name, int(paused), iso(now)) for name in names])
+        if origin is not None:
+            audit.record(self.store, [audit.entry(audit.PAUSE if paused else audit.RESUME,
+                                                  "schedule " + ", ".join(names), origin=origin, at=now,
+                                                  detail={"schedules": names})])
 
     # -- facts ---------------------------------------------------------------
 

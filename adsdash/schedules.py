@@ -46,7 +46,7 @@ _AT_RE = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)", re.ASCII)
 DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")  # cron's day numbers: 0 is Sunday
 _FULL_DAYS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
 FRESHNESS_KINDS = ("fresh", "late", "stale", "never", "error")
-FIELDS = frozenset({"name", "command", "at", "days", "cron", "clients", "scope"})
+FIELDS = frozenset({"name", "command", "at", "days", "cron", "clients", "scope", "append_first"})
 # Commands whose arguments a schedule cannot give (dates of a range to re-pull).
 _NEEDS_DATES = frozenset(c.name for c in catalogue.COMMANDS.values() if "start" in c.params)
 
@@ -95,6 +95,9 @@ class Schedule:
     at: str | None  # as given (HH:MM), for showing
     days: tuple[str, ...]  # with at: the days, mon..sun (empty with cron)
     entry: int  # its place among the file's [[schedule]] tables, from 1
+    # A report whose days the data lacks: queued after an append (True), or refused, the reason
+    # recorded (False: a report is never run on missing days without being asked; report_check).
+    append_first: bool = False
 
     @property
     def when(self) -> str:
@@ -149,8 +152,13 @@ def _entry(table: dict[str, Any], entry: int) -> Schedule:
     if command in _NEEDS_DATES:
         raise Refused("command", f"{command} needs a date range, which a schedule cannot give")
     scope = _scope(command, table.get("scope"))
+    append_first = table.get("append_first", False)
+    if not isinstance(append_first, bool):
+        raise Refused("append_first", f"expected true or false, got {_show(append_first)}")
+    if append_first and command != "report":
+        raise Refused("append_first", "only a report waits for an append")
     cron, at, days = _when(table)
-    return Schedule(name, command, cron, _clients(table.get("clients", "all")), scope, at, days, entry)
+    return Schedule(name, command, cron, _clients(table.get("clients", "all")), scope, at, days, entry, append_first)
 
 
 def _scope(command: str, scope: Any) -> str | None:

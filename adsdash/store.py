@@ -52,7 +52,7 @@ from adsdash.records import (  # noqa: F401 - the store's values, imported from 
 if TYPE_CHECKING:  # imported where used: reading and submitting jobs never need it (~70 ms to import)
     import sqlite_utils
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 8
 SCHEDULE_TABLES = (
     # One row per (schedule, client, due instant in UTC): the primary key decides who queues a run.
     "create table if not exists schedule_runs (schedule text not null, slug text not null, due text not null,"
@@ -101,6 +101,8 @@ class _Database:
             conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None, check_same_thread=False)
             conn.row_factory = sqlite3.Row
             conn.execute("pragma busy_timeout = 10000")
+            # Before WAL: only a file with no page yet takes it at once (an older one, at its VACUUM: _migrate).
+            conn.execute("pragma auto_vacuum = incremental")
             conn.execute("pragma journal_mode = wal")
             conn.execute("pragma synchronous = normal")
             self._local.conn = conn
@@ -171,7 +173,7 @@ class Store:
             return  # the usual case, without sqlite_utils
         db = self.db
         with self._write():  # read again inside: another process may have migrated meanwhile
-            version = db.execute("pragma user_version").fetchone()[0]
+            version = found = db.execute("pragma user_version").fetchone()[0]
             if version < 1:
                 self._create_v1(db)
             if version < 2:
@@ -188,7 +190,43 @@ class Store:
             if version < 5:  # schedules: the ledger of due runs, and what is paused (adsdash/schedule_ledger.py)
                 for ddl in SCHEDULE_TABLES:
                     db.execute(ddl)
+            if version < 6:  # the audit (adsdash/audit.py); pruned output, the daily prune (adsdash/retention.py)
+                from adsdash import audit, retention
+
+                for ddl in (*audit.SCHEMA, *retention.SCHEMA):
+                    db.execute(ddl)
+            if version < 7:  # notifications: events, deliveries, URLs, snoozes, streaks (adsdash/notify_store.py)
+                from adsdash import notify_store
+
+                for ddl in notify_store.SCHEMA:
+                    db.execute(ddl)
+            if version < 8:  # chains (a job waits for another: Job.after); watermark history (adsdash/watermarks.py)
+                from adsdash import watermarks
+
+                if "after" not in {column[1] for column in db.execute("pragma table_info(jobs)")}:
+                    db.execute("alter table jobs add column after integer")
+                db.execute("create index if not exists jobs_after on jobs (after) where after is not null")
+                for ddl in watermarks.SCHEMA:
+                    db.execute(ddl)
             db.execute(f"pragma user_version = {SCHEMA_VERSION}")
+        if 0 < found < 6:  # a new store (0) has it from its first page
+            self._switch_to_incremental_vacuum()
+
+    def _switch_to_incremental_vacuum(self) -> None:
+        """A store made before schema 6 gives freed pages back only after a VACUUM with
+        auto_vacuum set: once, here (a new store has it from its first page: see _Database.conn).
+        It needs free disk space for a copy; without it the store works on, and prunes still free
+        pages inside the file for new output."""
+        conn = self._conn()
+        if conn.execute("pragma auto_vacuum").fetchone()[0] == 2:
+            return
+        try:
+            conn.execute("pragma auto_vacuum = incremental")
+            conn.execute("vacuum")
+        except sqlite3.OperationalError as exc:
+            from adsdash.lazy_log import get_logger
+
+            get_logger(__name__).error("job store %s: cannot switch to incremental vacuum: %s", self.path, exc)
 
     @staticmethod
     def _create_v1(db: sqlite_utils.Database) -> None:
@@ -227,12 +265,13 @@ class Store:
 
     def create_job_unless_active(self, *, slug: str, command: str, args: dict[str, str], argv: Sequence[str],
                                  cwd: str, requested_by: str | None, requested_from: str | None,
-                                 origin: str | None, unless_active: bool = True) -> tuple[Job, bool]:
+                                 origin: str | None, unless_active: bool = True,
+                                 after: int | None = None) -> tuple[Job, bool]:
         """The new job and True; or the client's queued or running job of the same command and
         False, when there is one (checked and inserted in one transaction: two sweeps at once
-        still queue one)."""
+        still queue one). `after`: a job it waits for (Job.after)."""
         return self.create_jobs_unless_active([NewJob(slug, command, args, argv, cwd, requested_by, requested_from,
-                                                      origin)], unless_active=unless_active)[0]
+                                                      origin, after)], unless_active=unless_active)[0]
 
     def create_jobs_unless_active(self, new: Sequence[NewJob], *, unless_active: bool = True) -> list[tuple[Job, bool]]:
         """create_job_unless_active for many jobs, in order, in one transaction (a sweep): each is
@@ -248,9 +287,9 @@ class Store:
                 return Job.from_row(row), False
         cur = conn.execute(
             "insert into jobs (slug, command, args, argv, cwd, status, queued_at, requested_by, requested_from,"
-            " origin, handed) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",  # handed: see adopt()
+            " origin, after, handed) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",  # handed: see adopt()
             (new.slug, new.command, json.dumps(new.args), json.dumps(list(new.argv)), new.cwd, QUEUED, self._now(),
-             new.requested_by, new.requested_from, new.origin),
+             new.requested_by, new.requested_from, new.origin, new.after),
         )
         return Job.from_row(conn.execute("select * from jobs where id = ?", (cur.lastrowid,)).fetchone()), True
 
@@ -347,7 +386,7 @@ class Store:
         """Take the job for `worker`, in one transaction, so that of any number of deliveries
         of one job exactly one is CLAIMED. A job whose client is busy is parked."""
         with self._write() as conn:
-            row = conn.execute("select slug, status from jobs where id = ?", (job_id,)).fetchone()
+            row = conn.execute("select slug, status, after from jobs where id = ?", (job_id,)).fetchone()
             if row is None or row["status"] in ENDED:
                 return Claim.GONE
             if row["status"] == STARTED:
@@ -355,6 +394,9 @@ class Store:
             blocked = conn.execute(
                 "select 1 from jobs where slug = ? and (status = ? or (status = ? and id < ?)) limit 1",
                 (row["slug"], STARTED, QUEUED, job_id)).fetchone()
+            if not blocked and row["after"] is not None:  # it waits for a job (of its client: ended by now)
+                before = conn.execute("select status from jobs where id = ?", (row["after"],)).fetchone()
+                blocked = before is not None and before["status"] not in ENDED
             if blocked:
                 conn.execute("update jobs set parked = 1 where id = ?", (job_id,))
                 return Claim.PARKED
@@ -390,7 +432,22 @@ class Store:
                 "update jobs set status = ?, finished_at = ?, exit_code = ?, error = ?, result = ?, parked = 0,"
                 " handed = 1, output_note = ? where id = ?",
                 (status, self._now(), exit_code, error, result, output_note, job_id))
+            if status != FINISHED:
+                self._cancel_waiting(conn, job_id)
             return self._unpark(conn, row["slug"])
+
+    def _cancel_waiting(self, conn: sqlite3.Connection, job_id: int) -> None:
+        """The queued jobs waiting for a job that did not finish end cancelled, saying why; so do
+        those waiting for them."""
+        ended = [job_id]
+        while ended:
+            before = conn.execute("select id, command, status from jobs where id = ?", (ended.pop(),)).fetchone()
+            waiting = conn.execute("select id from jobs where after = ? and status = ?", (before["id"], QUEUED))
+            for (waiting_id,) in waiting.fetchall():
+                conn.execute("update jobs set status = ?, finished_at = ?, error = ?, parked = 0, handed = 1"
+                             " where id = ?", (CANCELLED, self._now(), f"job {before['id']} ({before['command']})"
+                                               f" it waited for was {before['status']}", waiting_id))
+                ended.append(waiting_id)
 
     @staticmethod
     def _unpark(conn: sqlite3.Connection, slug: str) -> list[int]:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Unpack
 
 from adsdash.catalogue import JobParams, RequestError
 from adsdash.engine import AlreadyQueued, Engine
+from adsdash.report_check import ReportLacksData
 
 if TYPE_CHECKING:
     from adsdash.store import Job
@@ -39,11 +40,14 @@ class Outcome:
     job_id: int | None  # the new job, or the one it already had; None when refused
     status: str  # queued, already queued, already started, refused
     error: str | None = None  # why it was refused
+    after: int | None = None  # the append it waits for (--append-first)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"slug": self.slug, "job_id": self.job_id, "status": self.status}
         if self.error is not None:
             data["error"] = self.error
+        if self.after is not None:
+            data["after"] = self.after
         return data
 
 
@@ -65,13 +69,27 @@ def choose(clients: Iterable[Client], *, slugs: Sequence[str] | None = None,
     return [client.slug for client in sorted(picked, key=worst_first)] + [s for s in wanted if s not in by_slug]
 
 
-def sweep(engine: Engine, command: str, slugs: Sequence[str], *, origin: str,
-          **params: Unpack[JobParams]) -> list[Outcome]:
+def sweep(engine: Engine, command: str, slugs: Sequence[str], *, origin: str, anyway: bool = False,
+          append_first: bool = False, append_if_lacking: bool = False, **params: Unpack[JobParams]) -> list[Outcome]:
     """Queue `command` for each slug, in the order given, once (see the module's docstring): one
     outcome per slug. Raises RequestError, queueing nothing, when the command, its arguments, the
-    clients folder or the CLI are wrong for every slug alike."""
-    results = engine.submit_many(command, slugs, origin=origin, once=True, **params)
-    return [_outcome(slug, result) for slug, result in zip(slugs, results, strict=True)]
+    clients folder or the CLI are wrong for every slug alike. `append_first`: each job after an
+    append of its client (Engine.append_then); `append_if_lacking`: so only the reports whose
+    days the client's data lacks; `anyway`: a report over days the data lacks, as it is."""
+    if append_first:
+        return [_after_append(engine, command, slug, origin, params) for slug in slugs]
+    results = engine.submit_many(command, slugs, origin=origin, once=True, anyway=anyway, **params)
+    return [_after_append(engine, command, slug, origin, params)
+            if append_if_lacking and isinstance(result, ReportLacksData) else _outcome(slug, result)
+            for slug, result in zip(slugs, results, strict=True)]
+
+
+def _after_append(engine: Engine, command: str, slug: str, origin: str, params: JobParams) -> Outcome:
+    try:
+        append, job = engine.append_then(command, slug, origin=origin, **params)
+    except RequestError as exc:
+        return _outcome(slug, exc)
+    return Outcome(slug, job.id, QUEUED, after=append.id)
 
 
 def _outcome(slug: str, result: Job | RequestError) -> Outcome:

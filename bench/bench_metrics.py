@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
 import shutil
 import socket
 import statistics
@@ -30,7 +29,7 @@ import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from benchlib import adsdash_argv, cpu_seconds, pct, row, verdict
+from benchlib import adsdash_argv, cpu_seconds, pct, row, sandbox_workspace, verdict
 
 HERE = Path(__file__).resolve()
 sys.path.insert(0, str(HERE.parents[1]))
@@ -119,12 +118,7 @@ def main() -> int:
     worker = None
     try:
         ads = root / "ads"
-        env = {**os.environ, "ADS_SYNC_PROJECT_PATH": str(ads), "ADSDASH_HOME": str(root / "home"),
-               "ADS_SYNC_CLI_COMMAND": f"{shlex.quote(sys.executable)} -m adsdash.sandbox",
-               "ADSDASH_CONFIG": str(root / "absent.toml"), "PYTHONPYCACHEPREFIX": str(root / "pycache")}
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        subprocess.run([*adsdash_argv(), "sandbox", "init", str(ads), "--clients", str(CLIENTS)], env=env,
-                       capture_output=True, check=True)
+        env = sandbox_workspace(root, CLIENTS)
         settings = load_settings(config_file=root / "absent.toml", environ=env)
         slugs = [client.slug for client in Workspace(ads).clients()]
         clock = Clock(datetime.now(UTC) - timedelta(days=days + 1))

@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import json
 import os
-import shlex
 import shutil
 import statistics
 import subprocess
@@ -30,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchlib import adsdash_argv, pct, row, verdict
+from benchlib import adsdash_argv, pct, row, sandbox_workspace, verdict
 
 HERE = Path(__file__).resolve()
 sys.path.insert(0, str(HERE.parents[1]))
@@ -94,13 +93,7 @@ def main() -> int:
     root = Path(tempfile.mkdtemp(prefix="adsdash-bench-sweep-"))
     missed = 0
     try:
-        ads = root / "ads"
-        env = {**os.environ, "ADS_SYNC_PROJECT_PATH": str(ads), "ADSDASH_HOME": str(root / "home"),
-               "ADS_SYNC_CLI_COMMAND": f"{shlex.quote(sys.executable)} -m adsdash.sandbox",
-               "ADSDASH_CONFIG": str(root / "absent.toml"), "PYTHONPYCACHEPREFIX": str(root / "pycache")}
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        subprocess.run([*adsdash_argv(), "sandbox", "init", str(ads), "--clients", str(CLIENTS)], env=env,
-                       capture_output=True, check=True)
+        env = sandbox_workspace(root, CLIENTS)
         settings = load_settings(config_file=root / "absent.toml", environ=env)
         engine = Engine(settings)
         print(f"# bench_sweep: {CLIENTS} sandbox clients in {root}, python {sys.version.split()[0]},"

@@ -4,6 +4,8 @@ flowing (an app on a pseudo-terminal blocks once nobody reads what it draws)."""
 from __future__ import annotations
 
 import os
+import shlex
+import subprocess
 import sys
 from pathlib import Path
 
@@ -12,6 +14,19 @@ def adsdash_argv() -> list[str]:
     """How a person runs adsdash: the script next to this Python, else `python -m adsdash`."""
     script = Path(sys.executable).parent / "adsdash"
     return [str(script)] if script.exists() else [sys.executable, "-m", "adsdash"]
+
+
+def sandbox_workspace(root: Path, clients: int) -> dict[str, str]:
+    """`adsdash sandbox init ROOT/ads --clients N`, and the environment that points adsdash at it:
+    the sandbox CLI, a data folder and no settings file in ROOT, bytecode cached in ROOT/pycache
+    (as an installed package runs)."""
+    env = {**os.environ, "ADS_SYNC_PROJECT_PATH": str(root / "ads"), "ADSDASH_HOME": str(root / "home"),
+           "ADS_SYNC_CLI_COMMAND": f"{shlex.quote(sys.executable)} -m adsdash.sandbox",
+           "ADSDASH_CONFIG": str(root / "absent.toml"), "PYTHONPYCACHEPREFIX": str(root / "pycache")}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    subprocess.run([*adsdash_argv(), "sandbox", "init", str(root / "ads"), "--clients", str(clients)], env=env,
+                   capture_output=True, check=True)
+    return env
 
 
 def pct(values: list[float], q: float) -> float:

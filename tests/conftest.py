@@ -470,3 +470,70 @@ def zoned_ads(tmp_path, monkeypatch) -> Path:
     root = tmp_path / "ads"
     create_workspace(root, clients=12, now=datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
     return root
+
+
+# ---- notifications: a real webhook on 127.0.0.1, and URLs that never answer -------------------
+
+class Receiver:
+    """A webhook on 127.0.0.1 (a few lines of http.server in a thread) that keeps each POST's JSON
+    body with the time it arrived: where Apprise's json:// scheme delivers."""
+
+    def __init__(self):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.posts: list[dict] = []
+        self.times: list[float] = []
+        received = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                received.times.append(time.time())
+                received.posts.append(json.loads(body))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"json://127.0.0.1:{self.server.server_port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait(self, count: int, timeout: float = 20.0) -> list[dict]:
+        """The posts once there are `count` (fails the test after `timeout`)."""
+        wait_for(lambda: len(self.posts) >= count, timeout)
+        return list(self.posts)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver()
+    yield r
+    r.close()
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 nobody listens on (a connection is refused at once)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def blackhole():
+    """A port on 127.0.0.1 that takes connections and never answers: a send waits for its timeout."""
+    import socket
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    yield sock.getsockname()[1]
+    sock.close()

@@ -190,12 +190,17 @@ async def test_g_with_marks_asks_a_scope_then_once_for_all(live_sandbox_settings
         screen = await loaded(pilot)
         await pilot.press("space", "down", "space")
         marked = set(screen.table.marks)
+        lacking = {slug for slug in marked if app.engine.report_lacks(slug, "LAST-30-DAYS")}
         await pilot.press("g")
         await until(pilot, lambda: isinstance(app.screen, ReportDialog), 5, "the scope")
         await pilot.press("enter")  # the highlighted default scope
         await confirm(pilot, "Report 2 clients?")
         await pilot.press("y")
-        jobs = await until(pilot, app.engine.store.jobs, 5, "the reports")
+        jobs = await until(pilot, lambda: [j for j in app.engine.store.jobs() if j.command == "report"], 5,
+                           "the reports")
         assert {job.slug for job in jobs} == marked and len(jobs) == 2
-        assert {(job.command, job.args["scope"]) for job in jobs} == {("report", "LAST-30-DAYS")}
+        assert {job.args["scope"] for job in jobs} == {"LAST-30-DAYS"}
+        appends = {job.id: job.slug for job in app.engine.store.jobs() if job.command == "append"}
+        assert {job.slug: appends.get(job.after) for job in jobs if job.after} == {  # lacking days: appended first
+            slug: slug for slug in lacking}
         assert screen.table.marks == set()

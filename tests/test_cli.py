@@ -50,7 +50,7 @@ def test_follow_streams_and_exits_with_the_cli_code(fake_settings, worker):
     out = proc.stdout.decode()
     assert "Command failed: something broke" in out and "RuntimeError: something broke" in out
     assert b"failed" in proc.stderr
-    ok = run_adsdash(fake_settings, "report", "ok", "--scope", "2025-Q3", "--follow", check=0)
+    ok = run_adsdash(fake_settings, "report", "ok", "--scope", "2025-Q3", "--follow", "--anyway", check=0)
     assert b"report ok" in ok.stdout
 
 

@@ -23,8 +23,16 @@ ARGVS = [
     ["store", "backup", "/tmp/b.db"],
     ["--ads-sync-path", "run", "status", "run"],  # a flag's value that names a command
     ["--cli-command", "python x", "worker", "--stop"],
-    *[[name] for name in COMMANDS if name not in ("run", "coverage", "status", "job", "result", "logs", "cancel",
-                                                  "retry", "sandbox", "store")],
+    ["worker", "--metrics-port", "9464", "--metrics-address", "::1"],
+    *[[name] for name in COMMANDS if name not in (
+        "run", "coverage", "history", "status", "job", "result", "logs", "cancel", "retry", "sandbox", "store",
+        "notify", "snooze")],
+    ["notify", "test"],
+    ["--json", "notify", "events", "--limit", "5"],
+    ["snooze", "acme", "--hours", "2.5", "--reason", "card expired"],
+    ["snooze", "acme", "--clear"],
+    ["audit", "--since", "24h", "--user", "ana", "--action", "cancel", "--limit", "5"],
+    ["--json", "prune", "--dry-run"],
 ]
 
 

@@ -56,7 +56,8 @@ def test_a_submit_loads_nothing_to_draw_no_yaml_and_no_queue(fake_settings, fake
     assert code == 0 and [job.command for job in fake_engine.store.jobs()] == ["validate"]  # it did queue
     # validate takes no date: no client config is read; a worker hands the job to Huey; no file is
     # parsed (no parse cache, so no platform folder), and the settings file has no schedules
-    assert not top_level(modules) & (DRAWING | {"yaml", "huey", "platformdirs", "cronsim"})
+    assert not top_level(modules) & (DRAWING | {"yaml", "huey", "platformdirs", "cronsim", "prometheus_client",
+                                                "apprise"})
 
 
 @pytest.mark.parametrize("args", [("--json", "jobs"), ("--json", "job", "1"), ("logs", "1"), ("logs", "1", "--raw"),
@@ -66,3 +67,10 @@ def test_reading_jobs_loads_nothing_to_draw_and_no_queue(fake_settings, fake_eng
     code, modules = loaded_by(fake_settings, tmp_path, *args)
     assert code == 0
     assert not top_level(modules) & (DRAWING | {"yaml", "huey"})
+
+
+def test_metrics_loads_prometheus_client_and_nothing_to_draw(fake_settings, fake_engine, tmp_path):
+    assert fake_engine.store.jobs() == []  # the store exists (only making one takes sqlite-utils)
+    code, modules = loaded_by(fake_settings, tmp_path, "metrics")
+    assert code == 0 and "prometheus_client" in top_level(modules)
+    assert not top_level(modules) & (DRAWING | {"huey"})  # text straight to stdout; a worker's queue is not read

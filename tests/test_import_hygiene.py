@@ -18,6 +18,10 @@ NON_UI = ["adsdash.cli", "adsdash.engine", "adsdash.store", "adsdash.workspace",
           "adsdash.schedule_view", "adsdash.cli_schedules", "adsdash.tasks.scheduler",
           "adsdash.sweeps", "adsdash.client_filter", "adsdash.cli_sweep",
           "adsdash.tasks.queue", "adsdash.tasks.runner", "adsdash.tasks.worker", "adsdash.tasks.background",
+          "adsdash.audit", "adsdash.retention", "adsdash.cli_upkeep", "adsdash.tasks.pruner",
+          "adsdash.metrics", "adsdash.job_tally",
+          "adsdash.notify_url", "adsdash.notify_store", "adsdash.notify_events", "adsdash.notify_send",
+          "adsdash.cli_notify", "adsdash.tasks.notifier",
           "adsdash.sandbox"]
 
 FIRST_TEXTUAL = """\

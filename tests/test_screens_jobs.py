@@ -100,7 +100,7 @@ async def test_cancel_a_running_job_after_confirming(fake_settings, make_app, mo
 async def test_retry_queues_the_same_arguments(fake_settings, make_app):
     app = make_app(fake_settings)
     async with app.run_test(size=SIZE) as pilot:
-        first = app.engine.submit("report", "ok", scope="2025-Q3").id
+        first = app.engine.submit("report", "ok", scope="2025-Q3", anyway=True).id  # no data: asked anyway
         await until(pilot, ended(app, first))
         table = await open_jobs(pilot)
         await until(pilot, lambda: table.selected_job and table.selected_job.ended)

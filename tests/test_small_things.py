@@ -89,7 +89,7 @@ async def test_the_quarter_offered_is_the_last_complete_one_in_the_clients_own_t
 def test_the_shell_report_default_scope_is_the_catalogues(sandbox, tmp_path):
     settings, engine = sandbox
     slug = next(iter(sorted(engine.workspace.slugs())))
-    job = json.loads(run_adsdash(settings, "report", slug, "--json").stdout)
+    job = json.loads(run_adsdash(settings, "report", slug, "--json", "--anyway").stdout)
     assert engine.store.job(job["job_id"]).args == {"scope": "LAST-30-DAYS"}
     scopes = json.loads(run_adsdash(settings, "scopes", "--json").stdout)
     assert next(s["example"] for s in scopes if s["scope"] == "quarter") == last_complete_quarter(date.today())

@@ -22,7 +22,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, Header, Label, Sparkline, Static
 
-from adsdash import timefmt
+from adsdash import timefmt, watermarks
 from adsdash.look import LOCK_HELD, LOCK_STALE, Tone, look_style, style
 from adsdash.sanitize import cell, plain, safe_text
 from adsdash.screens.base import AdsdashScreen
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 RECENT_JOBS = 20
 SPARK_DAYS = 90
+HISTORY_SHOWN = 5
 # The client is this screen's: its column's room goes to the outcome.
 RECENT_JOB_COLUMNS = tuple(c if c[0] != "outcome" else (*c[:2], c[2] + 24) for c in JOB_COLUMNS if c[0] != "client")
 
@@ -138,11 +139,39 @@ def problems_view(client: Client) -> Group:
     return Group(_section("Problems"), *(Text(f"! {plain(p)}", style=style(Tone.BAD)) for p in client.problems))
 
 
+def history_view(changes: list[watermarks.Change]) -> Group:
+    """The newest changes of the watermarks seen (adsdash history SLUG has them all)."""
+    if not changes:
+        return Group(_section("Watermark history"), Text("no change seen yet", style=style(Tone.MUTED)))
+    lines = []
+    for change in changes:
+        line = Text(f"{timefmt.local(change.observed_at)}  {change.source}: {change.from_date or 'none'} → "
+                    f"{change.to_date or 'none'}  ")
+        line.append(f"job {change.job_id}" if change.job_id else "outside adsdash", style=style(Tone.MUTED))
+        if change.backwards:
+            line.append("  went back!", style=style(Tone.BAD, bold=True))
+        lines.append(line)
+    return Group(_section("Watermark history"), *lines)
+
+
 def read_coverage(engine: Engine, slug: str) -> tuple[Coverage, date | None, date]:
     """The client's coverage (its master CSV, read again only if it changed), watermark and today."""
     client = engine.workspace.client(slug)
     return (engine.coverage.get(slug), client.watermarks.get("google_ads") if client else None,
             engine.client_today(slug))
+
+
+def snooze_of(engine: Engine, slug: str) -> str | None:
+    """`until 18:00 (by ana: billing)`: the client's alerts' snooze, if any (clients screen: z)."""
+    from adsdash import notify_store  # here: the notifications' parts when asked
+
+    try:
+        found = notify_store.snoozes(engine.store, engine.clock()).get(slug)
+    except Exception as exc:  # noqa: BLE001 - the client's details still show
+        return f"(cannot read: {exc})"
+    if found is None:
+        return None
+    return f"{found.describe()} (by {found.by_user or '?'}{': ' + found.reason if found.reason else ''})"
 
 
 class ClientDetailScreen(AdsdashScreen):
@@ -167,6 +196,7 @@ class ClientDetailScreen(AdsdashScreen):
                 yield Static("", id="sources")
                 yield Static("", id="lock")
                 yield Static("", id="problems")
+                yield Static("", id="history")
             with Vertical():
                 yield Static("", id="quality")
                 yield Static("", id="error")
@@ -188,9 +218,14 @@ class ClientDetailScreen(AdsdashScreen):
     def reload(self) -> None:
         engine = self.engine
         self.read(lambda: (engine.workspace.client(self.slug), engine.store.jobs(slug=self.slug, limit=RECENT_JOBS),
-                           self.adsdash.clock()), self.show, group="client")
+                           self.adsdash.clock(), snooze_of(engine, self.slug)), self.show, group="client")
 
         self.read(lambda: read_coverage(engine, self.slug), self.show_coverage, group="client-coverage")
+        self.read(lambda: watermarks.history(engine.store, self.slug, HISTORY_SHOWN), self.show_history,
+                  group="client-history")
+
+    def show_history(self, changes: list[watermarks.Change]) -> None:
+        self.query_one("#history", Static).update(history_view(changes))
 
     def show_coverage(self, read: tuple[Coverage, date | None, date]) -> None:
         coverage, watermark, today = read
@@ -205,8 +240,8 @@ class ClientDetailScreen(AdsdashScreen):
     def read_failed(self, error: Exception) -> None:
         self.query_one("#heading", Static).update(safe_text(f"{self.slug}: cannot read: {error}"))
 
-    def show(self, loaded: tuple[Client | None, list[Job], datetime]) -> None:
-        client, jobs, now = loaded
+    def show(self, loaded: tuple[Client | None, list[Job], datetime, str | None]) -> None:
+        client, jobs, now, snoozed = loaded
         self.client = client
         self.query_one(JobTable).show(jobs, now)
         if client is None:
@@ -216,6 +251,8 @@ class ClientDetailScreen(AdsdashScreen):
         heading = Text(plain(client.name), style="bold")
         heading.append(f"   {client.slug} · customer {plain(client.customer_id or '—')} · "
                        f"{plain(client.timezone)} · {plain(client.currency)}", style="")
+        if snoozed:
+            heading.append(f"   alerts snoozed {plain(snoozed)}", style=style(Tone.WARN))
         self.query_one("#heading", Static).update(heading)
         root = self.engine.workspace.root
         for widget_id, view in (("sources", sources_view(client)), ("quality", quality_view(client)),

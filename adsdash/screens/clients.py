@@ -19,13 +19,14 @@ from textual.markup import escape
 from textual.widget import MountError, Widget
 from textual.widgets import DataTable, Input
 
-from adsdash import timefmt
+from adsdash import timefmt, watermarks
 from adsdash.client_filter import SYNTAX
 from adsdash.sanitize import one_line
 from adsdash.screens.base import AdsdashScreen
 from adsdash.screens.client_detail import ClientDetailScreen
 from adsdash.screens.clients_read import ClientsData, changes, failure_notice, read_clients, start_first_read
 from adsdash.screens.dialogs import ConfirmDialog, RepairDialog, ReportDialog
+from adsdash.screens.report_actions import queue_report
 from adsdash.screens.reports import ReportsScreen
 from adsdash.screens.sweep_actions import palette_sweeps, sweep_marked
 from adsdash.store import Job
@@ -68,7 +69,7 @@ class ClientCommands(Provider):
 
 class ClientsScreen(AdsdashScreen):
     COMMANDS = {ClientCommands}
-    MUTATING = frozenset({"append", "validate", "init", "repair", "unlock", "report"})
+    MUTATING = frozenset({"append", "validate", "init", "repair", "unlock", "report", "snooze"})
     BINDINGS = [
         Binding("a", "append", "Append", id="clients.append"),
         Binding("v", "validate", "Validate", id="clients.validate"),
@@ -85,11 +86,12 @@ class ClientsScreen(AdsdashScreen):
         Binding("asterisk", "mark_shown", "Mark all shown", show=False, id="clients.mark_all"),
         Binding("o", "resort", "Re-sort now", show=False, id="clients.resort"),
         Binding("l", "toggle_log", "Log", id="clients.log"),
+        Binding("z", "snooze", "Snooze alerts", show=False, id="clients.snooze"),
     ]
     # Verb shown in the palette, for each action.
     VERBS = (("append", "Append"), ("validate", "Validate"), ("init", "Init (backfill)"),
              ("repair", "Repair a date range for"), ("unlock", "Force-unlock"), ("report", "Report on"),
-             ("open_client", "Open"), ("reports", "Reports of"))
+             ("open_client", "Open"), ("reports", "Reports of"), ("snooze", "Snooze the alerts of"))
 
     def __init__(self, first_read: Future[ClientsData] | None = None) -> None:
         """`first_read`: the files and store, already being read as the app starts."""
@@ -191,7 +193,8 @@ class ClientsScreen(AdsdashScreen):
         clients = list(self.data.clients.values())
 
         def count() -> bool:
-            try:
+            try:  # the watermarks seen, too: a change made outside adsdash is recorded (watermarks.py)
+                watermarks.observe(self.engine.store, clients, self.adsdash.clock())
                 return self.engine.coverage.count_recent(clients)
             finally:  # failed too (read_failed says why): the next interval counts again
                 self._counting = False
@@ -398,8 +401,11 @@ class ClientsScreen(AdsdashScreen):
     def submit(self, command: str, slug: str, **params: str | None) -> None:
         self._worked()
         if self.adsdash.submit_job(command, slug, **params) is not None:
-            self.job_log.look_now()
-            self.reload()
+            self._queued()
+
+    def _queued(self) -> None:
+        self.job_log.look_now()
+        self.reload()
 
     def _then(self, command: str, slug: str) -> Callable[[bool | None], None]:
         """A confirm dialog's answer: yes queues `command` for `slug`."""
@@ -462,9 +468,15 @@ class ClientsScreen(AdsdashScreen):
             return
         def queue(scope: str | None) -> None:
             if scope:
-                self.submit("report", client.slug, scope=scope)
+                self._worked()
+                queue_report(self, client.slug, scope, then=self._queued)
 
         self.app.push_screen(ReportDialog(client.slug, self.engine.client_today(client.slug)), queue)
+
+    def action_snooze(self) -> None:
+        from adsdash.screens.snooze_dialog import snooze_selected  # here: the notifications' parts when asked
+
+        snooze_selected(self)
 
     def action_open_client(self) -> None:
         if client := self._client():

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from adsdash import retention
 from adsdash.sanitize import one_line
 from adsdash.store import Job, WorkerInfo, iso
 from adsdash.widgets.clients_table import ClientRow, RowMemo, build_rows
@@ -71,12 +72,25 @@ def read_clients(app: AdsdashApp, *, first: bool = False, fingerprint: tuple = (
     counts = store.counts(since=iso(now - timedelta(hours=24)))
     summary = summarize((c.freshness.kind for c in clients), counts,
                         live=store.live_workers() if live is None else live,
-                        read_only=app.read_only, problem=problem, starting=app.starting_worker())
+                        read_only=app.read_only, problem=problem, starting=app.starting_worker(),
+                        store_bytes=retention.size(store).used, notify_problem=notify_problem(app))
     failed = tuple(store.jobs(status="failed", limit=RECENT_FAILED))
     gaps = engine.coverage.recent  # counted in the background (ClientsScreen.count_gaps): no CSV is read here
     return ClientsData(build_rows(clients, latest, active, now, memo, gaps), {c.slug: c for c in clients}, summary,
                        now=now, failed=failed, latest=latest, active=active, fingerprint=fingerprint, memo=memo,
                        gaps=gaps)
+
+
+def notify_problem(app: AdsdashApp) -> str | None:
+    """An alert URL failing, for the summary line (only with notify_urls set: one small query)."""
+    if not app.engine.settings.notify_urls:
+        return None
+    from adsdash.notify_send import failing_text  # here: the notifications' parts only when configured
+
+    try:
+        return failing_text(app.engine)
+    except Exception as exc:  # noqa: BLE001 - the screen still shows the clients: only this part is said
+        return one_line(f"notify: cannot read the alert URLs' state: {exc}")
 
 
 def failure_notice(job: Job) -> str:

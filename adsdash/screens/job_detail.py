@@ -2,6 +2,8 @@
 
 The output is an OutputView, which reads only the visible lines from the store, so a
 job of a million lines opens at once. Search runs as an SQL query in a thread worker.
+`w` saves the whole output to a file (save_dialog); `c` (and ctrl+c) copy the selection
+to the clipboard with OSC 52, which reaches the operator's terminal over SSH too.
 """
 
 from __future__ import annotations
@@ -13,17 +15,23 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual import on
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, Header, Input, Static
+from textual.selection import Selection
+from textual.widget import Widget
+from textual.widgets import Header, Input, Static
 
 from adsdash import timefmt
 from adsdash.exits import exit_text
 from adsdash.look import Tone, style
-from adsdash.sanitize import plain
+from adsdash.output_file import Saved
+from adsdash.sanitize import one_line, plain
 from adsdash.screens.base import AdsdashScreen
 from adsdash.screens.job_actions import JOB_ACTIONS, ask_cancel, ask_retry, job_action_state
+from adsdash.screens.save_dialog import SaveOutputDialog
 from adsdash.store import Job
+from adsdash.widgets.fit_footer import FitFooter
 from adsdash.widgets.job_table import args_text, status_text
 from adsdash.widgets.output_view import OutputView
 
@@ -55,6 +63,9 @@ def facts_table(job: Job, now) -> Group:
         long.add_row("Result", _value(job.result))
     if job.output_note:  # the store could not take the output at once (disk full)
         long.add_row("Output", _value(job.output_note, Tone.WARN))
+    if job.output_pruned_at:  # retention removed it (adsdash/retention.py)
+        long.add_row("Output", _value(f"pruned on {timefmt.local(job.output_pruned_at)}"
+                                      f" ({job.line_count:,} lines; the job's facts are kept)", Tone.WARN))
     return Group(pairs, long)
 
 
@@ -68,6 +79,8 @@ class JobDetailScreen(AdsdashScreen):
         Binding("N", "previous_match", "Previous", id="job_detail.previous"),
         Binding("x", "cancel_job", "Cancel", id="job_detail.cancel"),
         Binding("R", "retry_job", "Retry", id="job_detail.retry"),
+        Binding("w", "save_output", "Save", id="job_detail.save"),
+        Binding("c", "copy_output", "Copy", id="job_detail.copy"),
     ]
 
     def __init__(self, job_id: int) -> None:
@@ -84,7 +97,7 @@ class JobDetailScreen(AdsdashScreen):
         yield OutputView(self.engine.store, self.job_id, id="output")
         yield Input(placeholder="search the output: enter finds, escape closes", id="search", compact=True)
         yield Static("", id="status-line")
-        yield Footer()
+        yield FitFooter()  # keeps `?` and the main keys on a narrow terminal
 
     def on_mount(self) -> None:
         self.title = f"Job {self.job_id}"
@@ -113,7 +126,7 @@ class JobDetailScreen(AdsdashScreen):
         self.job = job
         if changed or not job.ended:  # elapsed ticks while it runs
             self.query_one("#facts", Static).update(facts_table(job, now))
-        self.output.set_line_count(job.line_count)
+        self.output.set_line_count(0 if job.output_pruned_at else job.line_count)
         self._show_status()
         if changed:
             self.refresh_bindings()
@@ -196,6 +209,8 @@ class JobDetailScreen(AdsdashScreen):
             return job_action_state(action, self.job)
         if action in ("next_match", "previous_match"):
             return True if self.term else None
+        if action in ("save_output", "copy_output"):
+            return True if self.job is not None else None
         return True
 
     def action_cancel_job(self) -> None:
@@ -210,6 +225,55 @@ class JobDetailScreen(AdsdashScreen):
         """The retry's new job in place of this one (escape goes back to where this came from)."""
         if self.is_current:
             self.app.switch_screen(JobDetailScreen(job.id))
+
+    # -- keeping the output ---------------------------------------------------
+
+    def action_save_output(self) -> None:
+        if self.job is not None:
+            self.app.push_screen(SaveOutputDialog(self.engine.store, self.job), self._saved)
+
+    def _saved(self, saved: Saved | None) -> None:
+        if saved is not None:
+            lines = f"{saved.lines:,} line{'s' if saved.lines != 1 else ''}"
+            self.notify(one_line(f"{lines} written to {saved.path}", 500), title="Saved", markup=False)
+
+    def action_copy_output(self) -> None:
+        """The selection; without one, the current search match's line, else the lines on screen."""
+        self._copy(dict(self.selections), self.match)
+
+    def action_copy_text(self) -> None:
+        """ctrl+c (Textual's key for it): the selection, with the same toast; without one the
+        key goes on to the app (which says how to quit), as it does on every other screen."""
+        if not self.selections:
+            raise SkipAction()
+        self._copy(dict(self.selections), None)
+
+    def _copy(self, selections: dict[Widget, Selection], match: int | None) -> None:
+        store, view = self.engine.store, self.output
+        top, bottom = view.visible_range()
+
+        def fetch() -> tuple[str, str]:  # a selection may span 100,000 lines: read off the UI thread
+            if selections:
+                parts = [piece for widget, selection in selections.items()
+                         if widget.is_attached and (piece := widget.get_selection(selection)) is not None]
+                text = "".join(text for text, _ending in parts).rstrip("\n")
+                if text:
+                    return text, "the selection"
+            if match is not None:
+                lines = store.lines(self.job_id, after=match, limit=1)
+                return "\n".join(plain(line.as_text) for line in lines), f"line {match + 1:,}"
+            lines = store.lines(self.job_id, after=top, limit=bottom - top)
+            return "\n".join(plain(line.as_text) for line in lines), "the lines on screen (nothing selected)"
+
+        self.read(fetch, self._copied, group="copy")
+
+    def _copied(self, copied: tuple[str, str]) -> None:
+        text, what = copied
+        if not text:
+            self.notify("nothing to copy", markup=False)
+            return
+        self.app.copy_to_clipboard(text)
+        self.notify(f"copied {len(text):,} character{'s' if len(text) != 1 else ''} from {what}", markup=False)
 
     def action_back(self) -> None:
         boxes = self.query("#search")

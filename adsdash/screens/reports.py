@@ -20,6 +20,7 @@ from adsdash.sanitize import cell, plain, safe_text
 from adsdash.screens.base import AdsdashScreen
 from adsdash.screens.dialogs import ReportDialog
 from adsdash.screens.job_detail import JobDetailScreen
+from adsdash.screens.report_actions import queue_report
 from adsdash.store import Job
 from adsdash.widgets.job_table import JobTable
 from adsdash.workspace import Client, Report
@@ -171,8 +172,7 @@ class ReportsScreen(AdsdashScreen):
     def action_new_report(self) -> None:
         def queue(scope: str | None) -> None:
             if scope and self.writable():
-                self.adsdash.submit_job("report", self.slug, scope=scope)
-                self.reload()
+                queue_report(self, self.slug, scope, then=self.reload)
 
         self.app.push_screen(ReportDialog(self.slug, self.engine.client_today(self.slug)), queue)
 

@@ -162,7 +162,7 @@ class SchedulesScreen(AdsdashScreen):
         store, now = self.engine.store, self.adsdash.clock()
 
         def write() -> str:
-            Ledger(store).set_paused([name], paused, now)
+            Ledger(store).set_paused([name], paused, now, origin="app")
             return name
 
         def done(changed: str) -> None:

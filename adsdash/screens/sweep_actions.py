@@ -69,9 +69,12 @@ def ask_sweep(screen: ClientsScreen, command: str, slugs: Sequence[str], whom: s
     what = f"{command} --scope {scope}" if scope else command
     body = (f"Queue {what} for {whom}, worst first:\n{sweeps.first_few(ordered)}\n"
             f"A client that already has {command} queued or running gets no second one.")
+    if command == "report":
+        body += "\nA client whose data lacks days of the scope gets an append first, the report after it."
 
     def answer(ok: bool | None) -> None:
-        if ok and app.sweep_jobs(command, ordered, **({"scope": scope} if scope else {})) is not None:
+        params = {"scope": scope} if scope else {}
+        if ok and app.sweep_jobs(command, ordered, append_if_lacking=command == "report", **params) is not None:
             screen.swept()
 
     app.push_screen(ConfirmDialog(f"{command.capitalize()} {_clients(len(ordered))}?", body), answer)

@@ -143,8 +143,11 @@ class Scheduler:
         slugs = [slug for slug, _due in claimed]
         results: list[Job | RequestError]
         try:
-            results = list(self.engine.submit_many(schedule.command, slugs, origin=f"schedule {schedule.name}",
-                                                   once=True, scope=schedule.scope))
+            if schedule.append_first:  # each report after its client's append (a job of its own each)
+                results = [self._append_then(schedule, slug) for slug in slugs]
+            else:
+                results = list(self.engine.submit_many(schedule.command, slugs, origin=f"schedule {schedule.name}",
+                                                       once=True, scope=schedule.scope))
         except RequestError as exc:  # wrong for every client alike: the clients folder, the CLI
             results = [exc] * len(slugs)
         except STORE_FAULTS as exc:
@@ -159,6 +162,13 @@ class Scheduler:
         except STORE_FAULTS as exc:  # the runs stay claimed ("queuing"): never queued twice
             log.error("schedule %s: cannot record the outcome of %d run(s): %s", schedule.name, len(settled), exc)
         return settled
+
+    def _append_then(self, schedule: schedules.Schedule, slug: str) -> Job | RequestError:
+        try:
+            return self.engine.append_then(schedule.command, slug, origin=f"schedule {schedule.name}",
+                                           scope=schedule.scope)[1]
+        except RequestError as exc:
+            return exc
 
     def _unstick(self, found: Sequence[schedules.Schedule], now: datetime) -> list[Run]:
         """Runs claimed but never settled: a worker killed between its claim and its queue, or a

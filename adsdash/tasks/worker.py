@@ -9,7 +9,8 @@ a duplicate message, a re-send by recovery or a retried Huey task starts nothing
 A job row is data, not instructions: the worker rebuilds the argv from the job's
 command, slug and arguments with its own settings and the catalogue's checks.
 
-Each worker also runs the schedules' scheduler (scheduler.py), a thread of its own.
+Each worker also runs the schedules' scheduler (scheduler.py), a thread of its own, and with
+notify_urls set the notifier (notifier.py), another, poked as each job ends.
 
 Huey forgets a task whose consumer was SIGKILLed mid-run; the store does not: any worker
 that starts, and every live worker now and then, fails the jobs of dead workers and
@@ -25,18 +26,25 @@ import threading
 import time
 import uuid
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from huey.consumer import Consumer
 
+from adsdash import watermarks
 from adsdash.catalogue import RequestError
 from adsdash.config import Settings
 from adsdash.engine import Engine
 from adsdash.processes import same_process, signal_group, start_ticks
 from adsdash.sanitize import one_line
 from adsdash.store import CANCELLED, FAILED, HEARTBEAT_SECONDS, Claim, Clock, Job, iso, system_clock, this_host
+from adsdash.tasks.notifier import Notifier
+from adsdash.tasks.pruner import DailyPrune, audit_unlock
 from adsdash.tasks.queue import make_huey
 from adsdash.tasks.runner import STORE_FAULTS, JobRun, Outcome
 from adsdash.tasks.scheduler import Scheduler
+
+if TYPE_CHECKING:
+    from wsgiref.simple_server import WSGIServer
 
 log = logging.getLogger(__name__)
 RECOVER_SECONDS = 10.0
@@ -65,6 +73,9 @@ class Worker:
         self._consumer: _QuietConsumer | None = None
         self._beat: threading.Thread | None = None
         self.scheduler = Scheduler(self.engine, worker_id=self.id)  # queues the schedules' due runs
+        self.pruner = DailyPrune(self.engine)  # retention, once a day, in a thread of its own
+        self.notifier = Notifier(self.engine, worker_id=self.id)  # alerts, in a thread of its own (with notify_urls)
+        self._metrics_server: WSGIServer | None = None  # see serve_metrics
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -80,7 +91,19 @@ class Worker:
         self._beat = threading.Thread(target=self._heartbeat_loop, name="adsdash-heartbeat", daemon=True)
         self._beat.start()
         self.scheduler.start()
+        self.pruner.start()
+        self.notifier.start()
         log.info("worker %s started (%s, %d at once)", self.id, self.kind, self.concurrency)
+
+    def serve_metrics(self, address: str, port: int) -> None:
+        """Serve Prometheus metrics on address:port (a daemon thread of its own, off the jobs'
+        path) until the worker stops. OSError when it cannot listen there."""
+        from adsdash.metrics import serve  # here: only a worker asked to serve loads prometheus_client
+
+        self._metrics_server = serve(self.engine, address, port)
+        # The OS tells which client files changed (folder_watch): a scrape of 1,000 clients then
+        # states none of their files (~10 ms a scrape). At most a second late: nothing to a scrape.
+        self.engine.workspace.watch()
 
     def stop(self, reason: str = "worker stopped") -> None:
         """Cancel what runs here, let the threads finish, and say we are gone."""
@@ -90,6 +113,8 @@ class Worker:
             self._stopping.set()
             runs = list(self._runs.values())
         self.scheduler.stop()  # first: nothing is queued by a worker on its way out
+        self.pruner.stop()  # a prune under way ends at its current batch
+        self.notifier.stop()  # a send under way is left to its timeout
         for run in runs:
             run.cancel(reason)
         if self._consumer is not None:
@@ -100,6 +125,10 @@ class Worker:
         if self._beat is not None:
             self._beat.join(timeout=HEARTBEAT_SECONDS + 1)
         self.huey.storage.close()
+        if self._metrics_server is not None:
+            self._metrics_server.shutdown()
+            self._metrics_server.server_close()
+            self.engine.workspace.stop_watching()
         self.store.stop_worker(self.id)
         log.info("worker %s stopped", self.id)
 
@@ -148,6 +177,9 @@ class Worker:
                 if stopping:  # claimed as the worker stopped: not started, so nothing outlives it
                     run, outcome = None, Outcome(CANCELLED, None, "worker stopped before the job started", None)
                 else:
+                    if job.command == "force-unlock":
+                        audit_unlock(self.engine, job)  # the lock as it is now, before the CLI removes it
+                    self._note_watermarks(job)  # as they are before it runs: a change after it is its own
                     outcome = run.run()
         except Exception as exc:
             log.exception("job %s: internal error", job_id)
@@ -157,6 +189,23 @@ class Worker:
                 self._runs.pop(job_id, None)
         if self._record_end(job_id, outcome, run):  # the client's next job was unparked
             self._adopt_soon()
+        self.notifier.poke()  # look now (sets an Event: it cannot fail, and sends nothing here)
+        if run is not None:
+            self._note_watermarks(job, moved_by=job_id)
+
+    def _note_watermarks(self, job: Job, *, moved_by: int | None = None) -> None:
+        """Record a sync job's client's watermarks (watermarks.py): before the run (any change
+        since the last look moved outside adsdash, or by an earlier job), and after (moved by it).
+        Bookkeeping: a failure is logged, the job goes on."""
+        if job.command not in watermarks.MOVERS:
+            return
+        try:
+            client = self.engine.workspace.client(job.slug)
+        except Exception as exc:  # noqa: BLE001 - see the docstring
+            log.error("job %s: cannot read %s's watermarks: %s", job.id, job.slug, exc)
+            return
+        if client is not None:
+            watermarks.observe(self.store, [client], self.engine.clock(), job_id=moved_by)
 
     def command_for(self, job: Job) -> tuple[list[str], str]:
         """The argv and folder this worker runs for `job`, from its own settings; RequestError

@@ -181,7 +181,7 @@ def header_text(view: View, now: datetime) -> Text:
     text.append(f"{look.symbol} {status}", look_style(look))
     text.append(f"  elapsed {timefmt.duration(job.elapsed(now))}" if job.started_at else "  waiting for a worker")
     text.append(f"  exit {exit_text(job.exit_code)}")
-    text.append(f"  {job.line_count:,} lines", muted)
+    text.append(f"  {job.line_count:,} lines" + (", output pruned" if job.output_pruned_at else ""), muted)
     if job.error and job.status in ("failed", "cancelled"):
         text.append("\n")
         text.append(one_line(job.error, 400), look_style(look) if job.status == "failed" else muted)
@@ -352,7 +352,7 @@ class JobLog(Vertical):
         job = view.job if view.slug == self._slug else None  # the watcher may not have switched yet
         output.show_job(job.id if job else None)
         if job is not None:
-            output.set_line_count(job.line_count)
+            output.set_line_count(0 if job.output_pruned_at else job.line_count)  # pruned: nothing to read
         self._show_header()
         self._show_progress(view if job else View())
 

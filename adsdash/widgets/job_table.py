@@ -33,6 +33,8 @@ def status_text(job: Job) -> Text:
     """The status with its symbol, so it reads without colour."""
     look = job_status(job.status)
     label = job.status + (" (cancelling)" if job.cancel_requested and not job.ended else "")
+    if job.waits_for is not None:  # a chain: it runs once that job finished
+        label = f"waits {job.waits_for}"
     return Text(f"{look.symbol} {label}", style=look_style(look), no_wrap=True)
 
 

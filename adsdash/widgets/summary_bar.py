@@ -10,6 +10,7 @@ from textual.widgets import Static
 
 from adsdash.freshness import SYMBOL, Kind
 from adsdash.look import FRESHNESS, JOB_STATUS, Tone, look_style, style
+from adsdash.retention import human_bytes
 from adsdash.sanitize import one_line
 from adsdash.store import FAILED, QUEUED, STARTED, WorkerInfo
 
@@ -26,6 +27,8 @@ class Summary:
     worker_ok: bool = True
     read_only: bool = False
     problem: str | None = None  # e.g. the ads_sync folder is missing
+    store_bytes: int | None = None  # the job store's size (retention keeps it from growing forever)
+    notify_problem: str | None = None  # an alert URL failing (notify_send.failing_text)
 
     @property
     def total(self) -> int:
@@ -46,23 +49,28 @@ def worker_text(live: Sequence[WorkerInfo], starting: bool = False) -> tuple[str
 
 def summarize(kinds: Iterable[Kind], counts: Mapping[str, int], *,
               live: Sequence[WorkerInfo], read_only: bool, problem: str | None = None,
-              starting: bool = False) -> Summary:
+              starting: bool = False, store_bytes: int | None = None,
+              notify_problem: str | None = None) -> Summary:
     tally = dict.fromkeys(KIND_ORDER, 0)
     for kind in kinds:
         tally[kind] += 1
     worker, ok = worker_text(live, starting)
     return Summary(tally, counts.get("started", 0), counts.get("queued", 0), counts.get("failed", 0),
-                   worker, ok, read_only, problem)
+                   worker, ok, read_only, problem, store_bytes, notify_problem)
 
 
 def render_summary(summary: Summary, note: str = "", width: int | None = None) -> Text:
-    """The line; when it is wider than `width`, the freshness counts go short (`✓18 ◔5`) so
-    the jobs' counts still show on an 80-column terminal."""
-    text = _render(summary, note, short=False)
-    return text if width is None or text.cell_len <= width else _render(summary, note, short=True)
+    """The line; when it is wider than `width`, the store's size (least needed) goes, then the
+    freshness counts go short (`✓18 ◔5`) so the jobs' counts still show on an 80-column terminal."""
+    for short in (False, True):
+        for store in (True, False):
+            text = _render(summary, note, short=short, store=store)
+            if width is None or text.cell_len <= width:
+                return text
+    return text
 
 
-def _render(summary: Summary, note: str, *, short: bool) -> Text:
+def _render(summary: Summary, note: str, *, short: bool, store: bool = True) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     muted = style(Tone.MUTED)
     if summary.problem:
@@ -80,12 +88,17 @@ def _render(summary: Summary, note: str, *, short: bool) -> Text:
     text.append(f"{summary.failed_24h} failed in 24h", look_style(JOB_STATUS[FAILED]) if summary.failed_24h else muted)
     text.append("  │ ", muted)
     text.append(summary.worker, "" if summary.worker_ok else style(Tone.BAD, bold=True))
+    if summary.notify_problem:
+        text.append("  │ ", muted)
+        text.append(f"⚠ {one_line(summary.notify_problem, 120)}", style(Tone.BAD, bold=True))
     if summary.read_only:
         text.append("  │ ", muted)
         text.append("READ-ONLY", "reverse bold")
     if note:
         text.append("  │ ", muted)
         text.append(note, muted)
+    if store and summary.store_bytes is not None:
+        text.append(f"  │ store {human_bytes(summary.store_bytes)}", muted)
     return text
 
 
