@@ -213,7 +213,7 @@ class ClientsScreen(AdsdashScreen):
     def _clock_tick(self) -> None:
         """What changes with time alone: the rows' ages and the log pane's elapsed time, as of
         one reading of the app's clock (one clock on screen: they agree)."""
-        if self._suspended:  # under another screen: nothing of ours is seen
+        if self._suspended or not all(part.is_attached for part in self._parts):  # unseen, or going
             return
         if self.table.order_waiting and not self._holding():
             self.action_resort()
