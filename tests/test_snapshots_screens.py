@@ -39,6 +39,7 @@ def test_repair_dialog(snap_compare, stable_settings, make_app):
         screen = pilot.app.screen
         await until(pilot, lambda: screen.client is not None and screen.query_one(JobTable).row_count == 1)
         await footer_drawn(pilot, screen)
+        pilot.app.clear_notifications()  # the clients screen's failure toasts (see test_job_detail)
         await pilot.app.push_screen(RepairDialog("fail", date(2025, 9, 1), date(2025, 9, 30), date(2025, 10, 13)))
         await pilot.pause()
         end = pilot.app.screen.query_one("#end", Input)
@@ -62,7 +63,8 @@ def test_jobs_screen(snap_compare, stable_settings, make_app):
         await footer_drawn(pilot, screen)
         await pilot.press("down")
         await until(pilot, lambda: table.cursor_row == 1)
-        await pilot.pause()  # the moved cursor drawn (under load a frame could lag: seen once in CI)
+        pilot.app.clear_notifications()  # the clients screen's failure toasts (see test_job_detail): seen in CI
+        await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
