@@ -23,9 +23,8 @@ async def test_a_read_landing_after_a_widget_went_is_dropped(sandbox_settings, m
         await screen.query_one(gone).remove()  # as teardown does, in an order of its own
         loaded = screen.loaded
         screen.reload()
-        reads = [w for w in app.workers if w.group == "clients"]  # (a timer's may start beside it, and win)
-        await until(pilot, lambda: all(read.is_finished for read in reads), what="the read")
-        assert [read.error for read in reads] == [None] * len(reads)
-        assert WorkerState.SUCCESS in {read.state for read in reads}
+        await pilot.pause(1.2)  # the read lands; the clock's tick too finds the widget gone, and does nothing
+        reads = [w for w in app.workers if w.group == "clients"]  # (a timer's may replace it: cancelled)
+        await until(pilot, lambda: all(read.is_finished for read in reads), what="the reads")
+        assert {read.state for read in reads} <= {WorkerState.SUCCESS, WorkerState.CANCELLED}  # none failed
         assert screen.loaded == loaded  # dropped, not half applied
-        await pilot.pause(1.2)  # the clock's tick too finds the widget gone, and does nothing
