@@ -63,8 +63,8 @@ def observe(store: Store, clients: Iterable[Client], now: datetime, *, job_id: i
 def _observe(store: Store, clients: list[Client], now: str, job_id: int | None) -> list[Change]:
     seen_now = {(c.slug, source): (day.isoformat() if day else None)
                 for c in clients for source, day in c.watermarks.items()}
-    if not seen_now:
-        return []
+    if not seen_now or not _differs(store, seen_now):
+        return []  # the usual case: read, and no write transaction taken
     changes: list[Change] = []
     with store._write() as conn:  # compared and recorded in one transaction (see the module's docstring)
         seen = {(r[0], r[1]): (r[2], r[3]) for r in conn.execute("select slug, source, watermark, seen_at"
@@ -83,6 +83,11 @@ def _observe(store: Store, clients: list[Client], now: str, job_id: int | None) 
                                (slug, source, before[0], value, now, mover, int(backwards)))
             changes.append(Change(cur.lastrowid or 0, slug, source, before[0], value, now, mover, backwards))
     return changes
+
+
+def _differs(store: Store, seen_now: dict[tuple[str, str], str | None]) -> bool:
+    seen = {(r[0], r[1]): r[2] for r in store._conn().execute("select slug, source, watermark from watermark_seen")}
+    return any(key not in seen or seen[key] != value for key, value in seen_now.items())
 
 
 def _mover(conn, slug: str, since: str) -> int | None:
