@@ -39,12 +39,13 @@ def history(engine: Engine, args: argparse.Namespace, out: Printer) -> int:
     client = _client(engine, args.slug)
     watermarks.observe(engine.store, [client], engine.clock())
     changes = watermarks.history(engine.store, client.slug, limit=max(1, args.limit))
+    if not changes and not out.json_mode:
+        out.note(f"no change of {client.slug}'s watermarks seen yet")
+        return 0
     out.table(["seen", "source", "from", "to", "moved by", ""],
               [(timefmt.local(c.observed_at), c.source, c.from_date or "none", c.to_date or "none",
                 f"job {c.job_id}" if c.job_id else "outside adsdash", "BACKWARDS" if c.backwards else "")
                for c in changes], data=[c.to_dict() for c in changes])
-    if not out.json_mode and not changes:
-        out.note(f"no change of {client.slug}'s watermarks seen yet")
     return 0
 
 
