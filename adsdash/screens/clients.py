@@ -161,6 +161,11 @@ class ClientsScreen(AdsdashScreen):
             self.reload()
 
     @property
+    def _attached(self) -> bool:
+        """The summary, table and log pane are all still there (as the app closes they go one by one)."""
+        return all(part.is_attached for part in self._parts)
+
+    @property
     def table(self) -> ClientsTable:
         return self.query_one(ClientsTable)
 
@@ -213,7 +218,7 @@ class ClientsScreen(AdsdashScreen):
     def _clock_tick(self) -> None:
         """What changes with time alone: the rows' ages and the log pane's elapsed time, as of
         one reading of the app's clock (one clock on screen: they agree)."""
-        if self._suspended or not all(part.is_attached for part in self._parts):  # unseen, or going
+        if self._suspended or not self._attached:  # unseen, or going
             return
         if self.table.order_waiting and not self._holding():
             self.action_resort()
@@ -243,7 +248,7 @@ class ClientsScreen(AdsdashScreen):
 
     def _apply(self, data: ClientsData) -> None:
         # A read that lands as the app closes finds its widgets going one by one: it has nowhere to go.
-        if not all(part.is_attached for part in self._parts):
+        if not self._attached:
             return
         self.data = data
         table = self.table
