@@ -58,8 +58,8 @@ _FIXED_SCOPES = frozenset({"LIFETIME", "LAST-7-DAYS", "LAST-30-DAYS"})
 # A slug names files and travels in argv: no separators, no leading dash or dot, no "..".
 SLUG_RE = re.compile(r"^(?!.*\.\.)[a-z0-9][a-z0-9._-]{0,63}$")
 _DAY_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})", re.ASCII)
-_QUARTER_RE = re.compile(r"^(\d{4})-Q(\d+)$", re.ASCII)
-_MONTHS_RE = re.compile(r"^(\d{4})-(\d{2})\.\.(\d{4})-(\d{2})$", re.ASCII)
+QUARTER_RE = re.compile(r"^(\d{4})-Q(\d+)$", re.ASCII)  # the scopes' forms (report_check reads them too)
+MONTHS_RE = re.compile(r"^(\d{4})-(\d{2})\.\.(\d{4})-(\d{2})$", re.ASCII)
 FIRST_SCOPE_YEAR = 2000  # Google Ads began in 2000: no data before it
 
 
@@ -128,12 +128,12 @@ def check_scope(text: str, *, today: date | None = None) -> str:
     scope = text.strip().upper()
     if scope in _FIXED_SCOPES:
         return scope
-    if m := _QUARTER_RE.fullmatch(scope):
+    if m := QUARTER_RE.fullmatch(scope):
         if len(m[2]) != 1 or not 1 <= int(m[2]) <= 4:
             raise RequestError(f"scope {_show(text)}: quarter must be 1–4")
         _check_years(text, (int(m[1]),), today)
         return scope
-    if m := _MONTHS_RE.fullmatch(scope):
+    if m := MONTHS_RE.fullmatch(scope):
         start_y, start_m, end_y, end_m = (int(g) for g in m.groups())
         for month in (start_m, end_m):
             if not 1 <= month <= 12:

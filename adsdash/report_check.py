@@ -13,14 +13,12 @@ import re
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, NamedTuple
 
-from adsdash.catalogue import RequestError
+from adsdash.catalogue import MONTHS_RE, QUARTER_RE, RequestError
 
 if TYPE_CHECKING:
     from adsdash.coverage import Coverage
 
 _LAST_N = re.compile(r"LAST-(\d{1,4})-DAYS")
-_QUARTER = re.compile(r"(\d{4})-Q([1-4])")
-_MONTHS = re.compile(r"(\d{4})-(\d{2})\.\.(\d{4})-(\d{2})")
 
 
 def scope_days(scope: str, yesterday: date, first: date | None) -> tuple[date, date] | None:
@@ -30,10 +28,10 @@ def scope_days(scope: str, yesterday: date, first: date | None) -> tuple[date, d
         return (first, yesterday) if first is not None and first <= yesterday else None
     if m := _LAST_N.fullmatch(scope):
         return yesterday - timedelta(days=int(m[1]) - 1), yesterday
-    if m := _QUARTER.fullmatch(scope):
+    if m := QUARTER_RE.fullmatch(scope):  # checked by catalogue.check_scope: a quarter 1-4
         year, last = int(m[1]), 3 * int(m[2])
         return date(year, last - 2, 1), date(year, last, calendar.monthrange(year, last)[1])
-    if m := _MONTHS.fullmatch(scope):
+    if m := MONTHS_RE.fullmatch(scope):
         end_year, end_month = int(m[3]), int(m[4])
         return date(int(m[1]), int(m[2]), 1), date(end_year, end_month, calendar.monthrange(end_year, end_month)[1])
     raise RequestError(f"scope {scope!r} has no days adsdash can tell")

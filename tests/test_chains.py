@@ -104,3 +104,15 @@ def test_watermark_history_after_an_append_outside_adsdash_and_backwards(live_sa
     assert (shown[0]["moved_by"], shown[0]["backwards"]) == ("outside adsdash", True)
     assert shown[0]["from_date"] == after.isoformat()
     assert "BACKWARDS" in run_adsdash(live_sandbox_settings, "history", slug).stdout.decode()
+
+
+def test_a_scope_reads_as_its_days():
+    from adsdash.report_check import scope_days
+
+    yesterday, first = date(2025, 10, 12), date(2024, 1, 5)
+    assert scope_days("LAST-7-DAYS", yesterday, first) == (date(2025, 10, 6), yesterday)
+    assert scope_days("LAST-30-DAYS", yesterday, first) == (date(2025, 9, 13), yesterday)
+    assert scope_days("2024-Q1", yesterday, first) == (date(2024, 1, 1), date(2024, 3, 31))
+    assert scope_days("2024-01..2024-02", yesterday, first) == (date(2024, 1, 1), date(2024, 2, 29))  # a leap year
+    assert scope_days("LIFETIME", yesterday, first) == (first, yesterday)
+    assert scope_days("LIFETIME", yesterday, None) is None  # no data: no day yet
