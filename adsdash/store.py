@@ -353,11 +353,18 @@ class Store:
     def active_by_slug(self) -> dict[str, Job]:
         """Each client's running job, else its oldest queued one."""
         rows = self._conn().execute(
-            "select * from jobs where status in (?, ?) order by status = ? desc, id desc", (QUEUED, STARTED, STARTED))
+            "select * from jobs where status in (?, ?) order by status = ? desc, id", (QUEUED, STARTED, STARTED))
         first: dict[str, Any] = {}
         for r in rows:
             first.setdefault(r["slug"], r)
         return {job.slug: job for job in self._jobs_of("active", first.values())}
+
+    def active_job(self, slug: str) -> Job | None:
+        """One client's running job, else its oldest queued one (as active_by_slug, for one slug)."""
+        row = self._conn().execute(
+            "select * from jobs where slug = ? and status in (?, ?) order by status = ? desc, id limit 1",
+            (slug, QUEUED, STARTED, STARTED)).fetchone()
+        return Job.from_row(row) if row else None
 
     def _jobs_of(self, reader: str, rows: Iterable[Any]) -> Iterator[Job]:
         """The rows' jobs, reusing the one made from the same row at `reader`'s last call: the clients

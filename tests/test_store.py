@@ -44,6 +44,23 @@ def test_one_client_one_turn_in_queue_order(tmp_path):
     assert store.claim(c.id, "w") is Claim.CLAIMED
 
 
+def test_a_clients_active_job_is_its_running_one_else_the_next_to_run(tmp_path):
+    """The table (active_by_slug) and the log pane (active_job) show the same job: the running
+    one, else the oldest queued, the one that runs next."""
+    store = Store(tmp_path / "jobs.db")
+    a, b = new_job(store), new_job(store)
+    new_job(store, "other")
+    assert store.active_by_slug()["acme"].id == store.active_job("acme").id == a.id
+    store.claim(a.id, "w")
+    store.finish(a.id, FINISHED, worker="w", exit_code=0)
+    c = new_job(store)
+    store.claim(b.id, "w")
+    assert store.active_by_slug()["acme"].id == store.active_job("acme").id == b.id  # running, before c
+    store.finish(b.id, FINISHED, worker="w", exit_code=0)
+    assert store.active_by_slug()["acme"].id == store.active_job("acme").id == c.id
+    assert store.active_job("nobody") is None
+
+
 def test_a_job_is_claimed_once_and_ended_once(tmp_path):
     store = Store(tmp_path / "jobs.db")
     job = new_job(store)

@@ -148,7 +148,7 @@ class Watcher(threading.Thread):
     def _pick(store: Store, slug: str | None) -> Job | None:
         if slug is None:
             return None
-        active = store.active_by_slug().get(slug)
+        active = store.active_job(slug)  # one client's: the whole table's is read by the clients screen
         if active is not None:
             return active
         latest = store.jobs(slug=slug, limit=1)
