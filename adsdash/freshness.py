@@ -67,6 +67,14 @@ def client_yesterday(zone: ZoneInfo, now: datetime) -> date:
     return now.astimezone(zone).date() - timedelta(days=1)
 
 
+def next_day_turn(zone: ZoneInfo, now: datetime) -> datetime:
+    """The first instant after `now` at which client_yesterday(zone, ...) changes: the next local
+    midnight (on a day whose midnight is skipped by a clock change, the moment of the change)."""
+    local = now.astimezone(zone)
+    midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), tzinfo=zone)
+    return midnight.astimezone(now.tzinfo)
+
+
 def assess(
     watermark: date | None,
     zone: ZoneInfo,

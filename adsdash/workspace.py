@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from adsdash import parse_cache
@@ -39,7 +39,7 @@ from adsdash.ads_files import (  # SOURCES, ErrorInfo: part of this module's API
 from adsdash.catalogue import is_safe_slug
 from adsdash.client_folder import ClientFolder, FileWithStat, no_raise
 from adsdash.folder_delta import changed_slugs
-from adsdash.freshness import Freshness, Kind, assess, client_yesterday
+from adsdash.freshness import Freshness, Kind, assess, client_yesterday, next_day_turn
 from adsdash.parse_cache import StatCache, Stored
 from adsdash.processes import pid_alive
 from adsdash.store import Clock, system_clock
@@ -108,6 +108,12 @@ class Client:
 
 # ---- the workspace ------------------------------------------------------------------
 
+class _DaysHold(NamedTuple):
+    start: datetime
+    end: datetime  # the first of the zones' next midnights
+    zones: frozenset[str]
+
+
 class Workspace(ClientFolder):
     def __init__(self, root: Path, *, late_after_days: int = 1, stale_after_days: int = 3,
                  clock: Clock = system_clock, cache_path: Path | str | Callable[[], Path] | None = None,
@@ -126,6 +132,9 @@ class Workspace(ClientFolder):
         # every FULL_SCAN_SECONDS. `looked_at`: the slugs the last call made again or looked at (tests, bench).
         self._since: tuple[tuple, dict[str, Client]] | None = None
         self._full_at = float("-inf")
+        # No client's day turns from .start until .end: _clients_since need not look at each one's zone.
+        self._days_hold: _DaysHold | None = None
+        self._locked: set[str] = set()  # clients made at every call: their lock's age and liveness change
         self.looked_at: frozenset[str] = frozenset()
         # A callable is asked once, when the cache is first needed (finding the platform's cache
         # folder imports platformdirs, which a command that parses no file never needs).
@@ -202,9 +211,11 @@ class Workspace(ClientFolder):
                 cache.scanned(files.values())
             if len(self._made) > len(configs):  # clients gone
                 self._made = {slug: made for slug, made in self._made.items() if slug in configs}
+            self._locked.intersection_update(configs)
             self._since = ((as_of, {client.slug: client for client in result})
                            if as_of is not None and (seen or _watched(as_of)) else None)
             self._full_at, self.looked_at = time.monotonic(), frozenset(configs)
+            self._days_hold = None
             to_save = self._cache_to_save() if save_cache else None
         # Written outside the lock: readers need not wait for the disk.
         if to_save is not None and self.cache_path is not None:
@@ -226,18 +237,10 @@ class Workspace(ClientFolder):
             dirty = told
         else:
             dirty = changed_slugs(before, stamp)
-        yesterdays: dict[str, date | None] = {}
-        for slug in known:
-            made = self._made.get(slug)
-            if made is None:  # a lock: made every time
-                dirty.add(slug)
-            elif made[3] is not None:  # its zone is known: its day may have turned
-                zone_name = made[0].timezone
-                if zone_name not in yesterdays:
-                    zone = zone_named(zone_name)
-                    yesterdays[zone_name] = client_yesterday(zone, now) if zone is not None else None
-                if yesterdays[zone_name] != made[3]:
-                    dirty.add(slug)
+        dirty |= self._locked.intersection(known)
+        hold = self._days_hold
+        if hold is None or not hold.start <= now < hold.end:
+            dirty |= self._days_turned(known, now)
         clients = dict(known)
         if _watched(stamp) is not None:  # no folder listed: each changed client's files are found one by one
             for slug in dirty:
@@ -246,6 +249,7 @@ class Workspace(ClientFolder):
                 else:  # gone
                     clients.pop(slug, None)
                     self._made.pop(slug, None)
+                    self._locked.discard(slug)
             self._since, self.looked_at = (stamp, clients), frozenset(dirty)
             return [clients[slug] for slug in sorted(clients)]
         configs = self._scan("configs/clients", ".yaml", entries=_named(seen["configs/clients"], dirty, ".yaml"))
@@ -261,8 +265,27 @@ class Workspace(ClientFolder):
             else:  # gone
                 clients.pop(slug, None)
                 self._made.pop(slug, None)
+                self._locked.discard(slug)
         self._since, self.looked_at = (stamp, clients), frozenset(dirty)
         return [clients[slug] for slug in sorted(clients)]
+
+    def _days_turned(self, known: Mapping[str, Client], now: datetime) -> set[str]:
+        """The clients whose client day is no longer the one they were made on; and, till the
+        first zone's next midnight, the hold that spares the next calls this walk of every client."""
+        turned: set[str] = set()
+        yesterdays: dict[str, date | None] = {}
+        for slug in known:
+            if (made := self._made.get(slug)) is None or made[3] is None:  # a lock (made anyway), or no zone
+                continue
+            zone_name = made[0].timezone
+            if zone_name not in yesterdays:
+                zone = zone_named(zone_name)
+                yesterdays[zone_name] = client_yesterday(zone, now) if zone is not None else None
+            if yesterdays[zone_name] != made[3]:
+                turned.add(slug)
+        turns = [next_day_turn(zone, now) for name in yesterdays if (zone := zone_named(name)) is not None]
+        self._days_hold = _DaysHold(now, min(turns), frozenset(yesterdays)) if turns else None
+        return turned
 
     def client(self, slug: str) -> Client | None:
         if not is_safe_slug(slug):
@@ -349,6 +372,9 @@ class Workspace(ClientFolder):
         # (a refresh of 1,000 clients makes the few that changed). A lock's age and liveness
         # change with time: a client with a lock file is made every time.
         yesterday = client_yesterday(zone, now) if zone is not None else None
+        if zone is not None and lock_file is None and (hold := self._days_hold) is not None \
+                and config.timezone not in hold.zones:
+            self._days_hold = None  # a zone the hold did not count: its day may turn sooner
         made = self._made.get(slug)
         if (lock_file is None and made is not None and made[0] is config and made[1] is state and made[2] is error
                 and made[3] == yesterday):
@@ -369,8 +395,10 @@ class Workspace(ClientFolder):
         )
         if lock_file is None:
             self._made[slug] = (config, state, error, yesterday, client)
-        else:  # made every time while the lock is there (_clients_since looks for none)
+            self._locked.discard(slug)
+        else:  # made every time while the lock is there
             self._made.pop(slug, None)
+            self._locked.add(slug)
         return client
 
     def _lock_info(self, found: FileWithStat | None, now: datetime) -> LockInfo | None:

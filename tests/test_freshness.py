@@ -1,11 +1,11 @@
 import unicodedata
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from rich.cells import cell_len
 
-from adsdash.freshness import SEVERITY, SYMBOL, Freshness, Kind, assess, client_yesterday
+from adsdash.freshness import SEVERITY, SYMBOL, Freshness, Kind, assess, client_yesterday, next_day_turn
 
 CHICAGO = ZoneInfo("America/Chicago")
 AUCKLAND = ZoneInfo("Pacific/Auckland")
@@ -85,3 +85,20 @@ def test_kind_is_a_plain_string_and_describe_reads_well():
     assert Freshness(Kind.FRESH, -1).describe() == "fresh"
     assert Freshness(Kind.ERROR, None, "bad zone").describe() == "error: bad zone"
     assert Freshness(Kind.NEVER, None).describe() == "never synced"
+
+
+@pytest.mark.parametrize(("zone_name", "local_now"), [
+    ("Pacific/Auckland", "2025-10-14 23:30"),
+    ("America/Los_Angeles", "2025-03-08 23:59"),  # the night before spring-forward (at 02:00)
+    ("America/Los_Angeles", "2025-11-02 00:30"),  # fall-back day: 01:00-02:00 twice
+    ("America/Havana", "2025-03-08 22:00"),  # its clocks skip 00:00-01:00: no local midnight that day
+    ("Asia/Kolkata", "2025-06-01 00:00"),  # at midnight: the next one, a day on
+])
+def test_the_next_day_turn_is_the_first_instant_of_the_next_client_day(zone_name, local_now):
+    zone = ZoneInfo(zone_name)
+    now = datetime.fromisoformat(local_now).replace(tzinfo=zone).astimezone(UTC)
+    turn = next_day_turn(zone, now)
+    tick = timedelta(microseconds=1)
+    assert turn > now
+    assert client_yesterday(zone, turn - tick) == client_yesterday(zone, now)
+    assert client_yesterday(zone, turn) == client_yesterday(zone, now) + timedelta(days=1)

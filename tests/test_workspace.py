@@ -398,3 +398,31 @@ def test_clients_as_of_a_stamp_makes_again_only_the_clients_that_changed(folder)
     turned = {c.slug: c for c in ws.clients(as_of=ws.stamp())}
     assert ws.looked_at == {"a", "b", "c", "e"}
     assert (first["a"].freshness.lag_days, turned["a"].freshness.lag_days) == (0, 1)
+
+
+def test_each_client_is_made_again_when_its_own_day_turns_and_not_before(folder):
+    """A refresh does not look at every client's zone while no zone's midnight has passed; when
+    one passes, that zone's clients (and only they) are made again; a zone first seen at a
+    refresh is counted; a clock set back is not mistaken for a day that holds."""
+    folder.client("auckland", PRODUCTION_CONFIG.replace("America/Los_Angeles", "Pacific/Auckland"), state("2025-10-12"))
+    folder.client("la", PRODUCTION_CONFIG, state("2025-10-12"))
+    now = [datetime(2025, 10, 14, 10, 30, tzinfo=UTC)]  # Auckland 23:30 (NZDT, +13), LA 03:30
+    ws = Workspace(folder.root, clock=lambda: now[0])
+    ws.clients(as_of=ws.stamp())
+
+    def made_again() -> set[str]:
+        ws.clients(as_of=ws.stamp())
+        return set(ws.looked_at)
+
+    assert made_again() == set()
+    now[0] = datetime(2025, 10, 14, 11, 1, tzinfo=UTC)  # Auckland 00:01: its day turned, LA's not
+    assert made_again() == {"auckland"}
+    assert made_again() == set()
+    folder.client("tokyo", PRODUCTION_CONFIG.replace("America/Los_Angeles", "Asia/Tokyo"), state("2025-10-12"))
+    assert made_again() == {"tokyo"}  # new: and its zone's midnight (15:00 UTC) is now counted
+    now[0] = datetime(2025, 10, 14, 15, 1, tzinfo=UTC)
+    assert made_again() == {"tokyo"}
+    now[0] = datetime(2025, 10, 14, 10, 0, tzinfo=UTC)  # set back: Auckland's and Tokyo's day is yesterday again
+    assert made_again() == {"auckland", "tokyo"}
+    now[0] = datetime(2025, 10, 15, 7, 1, tzinfo=UTC)  # past LA's midnight (07:00 UTC, PDT), and the others'
+    assert made_again() == {"auckland", "la", "tokyo"}
