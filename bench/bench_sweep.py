@@ -14,7 +14,10 @@ the app's first count of the gap days, every master CSV read once in the backgro
 its time is shown): the read
 (`changes` and `read_clients`, off the UI thread) and the apply (`_apply`, on it), timed in
 this process on the app running headless, after each of: one client's state file written and
-one job queued, as while jobs run.
+one job queued, as while jobs run. The app's own timed refresh is set to an hour
+(ADSDASH_REFRESH) so that it does not run the same refresh in a second thread at the same time:
+in the app one refresh runs at a time (its reads are one exclusive worker group); the clock's
+tick, redrawing the ages each second, runs as usual.
 """
 
 from __future__ import annotations
@@ -136,7 +139,8 @@ def main() -> int:
                   f"p50 {statistics.median(cores) * 1000:.0f} ms", "", None), flush=True)
         cancel_all(engine)
 
-        reads, applies, counted = asyncio.run(refreshes(settings, refresh_n))
+        timed = load_settings(config_file=root / "absent.toml", environ={**env, "ADSDASH_REFRESH": "3600"})
+        reads, applies, counted = asyncio.run(refreshes(timed, refresh_n))
         print(row("first count of the gap days (1,000 CSVs, in the background)", f"{counted:.1f} s", "", None))
         totals = [r + a for r, a in zip(reads, applies, strict=True)]
         ok = pct(totals, 0.95) <= REFRESH_TARGET
