@@ -4,6 +4,8 @@ Usage errors are one line on stderr, like every other refusal."""
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
@@ -49,8 +51,32 @@ class _VersionAction(argparse.Action):
         print_version()
 
 
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help formatter, sized as shutil.get_terminal_size would, without importing
+    shutil (~4 ms): argparse makes one for every argument added, on a submit that prints no help."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position, _columns() - 2 if width is None else width)
+
+
+def _columns() -> int:
+    """$COLUMNS, else the terminal's width, else 80 (shutil.get_terminal_size's rule)."""
+    columns = os.environ.get("COLUMNS", "").strip()
+    if columns.isascii() and columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    try:  # not set, or not a number: as shutil, ask the terminal
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80
+    except (AttributeError, ValueError, OSError):  # no stdout, a closed one, or not a terminal
+        return 80
+
+
 class _Parser(argparse.ArgumentParser):
     """Usage errors as one line on stderr, like every other refusal."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         from adsdash.output import Printer

@@ -64,3 +64,13 @@ def test_anything_else_gets_the_whole_parser(argv):
 
 def test_a_flags_value_is_not_taken_for_the_command():
     assert command_named(["--ads-sync-path", "run", "status", "run"]) == "status"
+
+
+@pytest.mark.parametrize("columns", ["60", "120"])
+def test_help_fills_the_width_given_by_columns(monkeypatch, columns):
+    """The help formatter finds the width without shutil, by shutil's rule: $COLUMNS first."""
+    monkeypatch.setenv("COLUMNS", columns)
+    lines = build_parser(["run", "x"]).format_help().splitlines()
+    width = int(columns) - 2  # as argparse leaves a margin
+    assert max(map(len, lines)) <= width
+    assert max(map(len, lines)) > width - 15  # and uses it: the usage line wraps near the edge
