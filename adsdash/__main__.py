@@ -1,3 +1,3 @@
-from adsdash.cli import main
+from adsdash.cli import entry
 
-raise SystemExit(main())
+entry()

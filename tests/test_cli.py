@@ -12,6 +12,7 @@ import sys
 import time
 from datetime import date
 from importlib import metadata
+from pathlib import Path
 
 import pytest
 from conftest import FLOOD_LINES, one_error_line, run_adsdash, wait_ended
@@ -43,6 +44,20 @@ def test_run_then_job_result_logs_and_jobs(fake_settings, fake_engine, worker):
     listed = as_json(run_adsdash(fake_settings, "jobs", "--slug", "ok", "--json"))
     assert [j["job_id"] for j in listed] == [queued["job_id"]]
     assert as_json(run_adsdash(fake_settings, "jobs", "--slug", "fail", "--json")) == []
+
+
+def test_a_submit_ends_at_once_with_its_job_committed(fake_settings):
+    """`run` ends without Python's teardown or SQLite's checkpoint at the last close (cli._exit_now):
+    its output whole on both streams, the job committed in the WAL, read by the next command,
+    which ends as Python does and, the last connection, checkpoints it."""
+    wal = Path(f"{fake_settings.store_path}-wal")
+    proc = run_adsdash(fake_settings, "--json", "run", "validate", "ok")
+    queued = as_json(proc)
+    assert b"no live worker" in proc.stderr
+    assert wal.exists()  # the submit left it: no checkpoint-on-close ran
+    listed = as_json(run_adsdash(fake_settings, "--json", "jobs"))
+    assert [(j["job_id"], j["slug"], j["status"]) for j in listed] == [(queued["job_id"], "ok", "queued")]
+    assert not wal.exists()
 
 
 def test_follow_streams_and_exits_with_the_cli_code(fake_settings, worker):
