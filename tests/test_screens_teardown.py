@@ -3,6 +3,8 @@ it must be dropped, not raise NoMatches (which fails the app, and made tests fla
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from conftest import SIZE, until
 from textual.worker import WorkerState
@@ -28,3 +30,19 @@ async def test_a_read_landing_after_a_widget_went_is_dropped(sandbox_settings, m
         await until(pilot, lambda: all(read.is_finished for read in reads), what="the reads")
         assert {read.state for read in reads} <= {WorkerState.SUCCESS, WorkerState.CANCELLED}  # none failed
         assert screen.loaded == loaded  # dropped, not half applied
+
+
+async def test_reads_still_running_when_the_app_closes_do_not_fail(sandbox_settings, make_app, caplog):
+    """The clients screen's reads run in threads that may outlive the app (the first count of the
+    gap days reads every client's CSV): what they need is taken before they start, not looked up
+    through the app, which is gone by then."""
+    app = make_app(sandbox_settings)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await until(pilot, lambda: isinstance(app.screen, ClientsScreen) and app.screen.loaded and app.screen)
+        assert screen._counting  # the first count, in its thread
+    for _ in range(200):  # it ends on its own, the app closed
+        if not screen._counting:
+            break
+        await asyncio.sleep(0.05)
+    assert not screen._counting
+    assert not [r.getMessage() for r in caplog.records if "read failed" in r.getMessage()]

@@ -91,7 +91,7 @@ class AdsdashScreen(Screen[None]):
         try:
             result = fetch()
         except Exception as exc:  # noqa: BLE001 - a locked store, an odd folder: shown by read_failed
-            log.warning("%s: read failed: %s", type(self).__name__, exc)
+            log.warning("%s: read failed: %s: %s", type(self).__name__, type(exc).__name__, exc)
             if not worker.is_cancelled:
                 self.app.call_from_thread(self._deliver, self.read_failed, exc)
             return

@@ -179,11 +179,11 @@ class ClientsScreen(AdsdashScreen):
         """Read the folder and the store again, if either changed."""
         if self._suspended:  # under another screen: read again when back (on_screen_resume)
             return
-        since = self.data
+        since, app = self.data, self.adsdash  # taken here: in the thread, an app that has just closed is no more
 
         def fetch() -> ClientsData | None:
-            changed = changes(self.adsdash, since)
-            return None if changed is None else read_clients(self.adsdash, fingerprint=changed[0], live=changed[1],
+            changed = changes(app, since)
+            return None if changed is None else read_clients(app, fingerprint=changed[0], live=changed[1],
                                                              memo=since.memo)
 
         self.read(fetch, self._apply_changes, group="clients")
@@ -195,12 +195,12 @@ class ClientsScreen(AdsdashScreen):
         if self._counting or not self.data.clients:
             return
         self._counting = True
-        clients = list(self.data.clients.values())
+        clients, engine, clock = list(self.data.clients.values()), self.engine, self.adsdash.clock
 
         def count() -> bool:
             try:  # the watermarks seen, too: a change made outside adsdash is recorded (watermarks.py)
-                watermarks.observe(self.engine.store, clients, self.adsdash.clock())
-                return self.engine.coverage.count_recent(clients)
+                watermarks.observe(engine.store, clients, clock())
+                return engine.coverage.count_recent(clients)
             finally:  # failed too (read_failed says why): the next interval counts again
                 self._counting = False
 

@@ -111,7 +111,8 @@ class JobDetailScreen(AdsdashScreen):
 
     def reload(self) -> None:
         """Re-read the job row (one indexed query); the view reads its own lines."""
-        self.read(lambda: (self.engine.store.job(self.job_id), self.adsdash.clock()), self.show, group="job")
+        store, clock = self.engine.store, self.adsdash.clock  # taken here: the thread may outlive the app
+        self.read(lambda: (store.job(self.job_id), clock()), self.show, group="job")
 
     def read_failed(self, error: Exception) -> None:
         self.search_note = plain(f"cannot read the job: {error}")

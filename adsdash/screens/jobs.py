@@ -69,13 +69,13 @@ class JobsScreen(AdsdashScreen):
     def reload(self) -> None:
         """Read the jobs again when they changed (or while one is queued or running: its time ticks)."""
         slug, status, store = self.slug_filter, self.status_filter, self.engine.store
-        seen = self._last_read
+        seen, clock = self._last_read, self.adsdash.clock  # taken here: the thread may outlive the app
 
         def fetch() -> tuple[str | None, str | None, list[Job], datetime, tuple] | None:
             activity = store.activity()
             if (slug, status, activity) == seen and not activity[1]:
                 return None  # nothing moved, nothing running
-            return slug, status, store.jobs(slug=slug, status=status, limit=LIMIT), self.adsdash.clock(), activity
+            return slug, status, store.jobs(slug=slug, status=status, limit=LIMIT), clock(), activity
 
         self.read(fetch, self.show, group="jobs")
 

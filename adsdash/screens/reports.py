@@ -6,8 +6,10 @@ a finished report job may have no file, and that is said plainly).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on
@@ -24,6 +26,9 @@ from adsdash.screens.report_actions import queue_report
 from adsdash.store import Job
 from adsdash.widgets.job_table import JobTable
 from adsdash.workspace import Client, Report
+
+if TYPE_CHECKING:
+    from adsdash.engine import Engine
 
 MAX_REPORT_BYTES = 1 << 20
 REPORT_JOBS = 10
@@ -109,10 +114,11 @@ class ReportsScreen(AdsdashScreen):
         self.set_interval(self.engine.settings.refresh_seconds, self.reload)
 
     def reload(self) -> None:
-        self.read(self._fetch, self.show, group="reports")
+        engine, clock = self.engine, self.adsdash.clock  # taken here: the thread may outlive the app
+        self.read(lambda: self._fetch(engine, clock), self.show, group="reports")
 
-    def _fetch(self) -> tuple[Client | None, list[Report], list[Job], dict[int, str], datetime]:
-        engine = self.engine
+    def _fetch(self, engine: Engine, clock: Callable[[], datetime]
+               ) -> tuple[Client | None, list[Report], list[Job], dict[int, str], datetime]:
         jobs = [j for j in engine.store.jobs(slug=self.slug, limit=200) if j.command == "report"][:REPORT_JOBS]
         outcomes = {}
         for job in jobs:
@@ -120,8 +126,7 @@ class ReportsScreen(AdsdashScreen):
             if job.ended:
                 self._outcomes[job.id] = outcome
             outcomes[job.id] = outcome
-        return (engine.workspace.client(self.slug), engine.workspace.reports(self.slug), jobs, outcomes,
-                self.adsdash.clock())
+        return (engine.workspace.client(self.slug), engine.workspace.reports(self.slug), jobs, outcomes, clock())
 
     def read_failed(self, error: Exception) -> None:
         self.query_one("#heading", Static).update(safe_text(f"cannot read reports: {error}"))

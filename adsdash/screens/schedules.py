@@ -84,10 +84,11 @@ class SchedulesScreen(AdsdashScreen):
 
     def reload(self, *, force: bool = False) -> None:
         engine, book, seen = self.engine, self.book, () if force else self._seen
+        clock = self.adsdash.clock  # taken here: the thread may outlive the app
         assert book is not None
 
         def fetch() -> tuple[tuple, list[view.Facts], tuple[str, ...]] | None:
-            now: datetime = self.adsdash.clock()
+            now: datetime = clock()
             stamp = (Ledger(engine.store).fingerprint(), book.current(), engine.workspace.stamp(),
                      now.replace(second=0, microsecond=0))
             if stamp == seen:
