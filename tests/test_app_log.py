@@ -151,6 +151,9 @@ async def test_stderr_only_failure_shows_exit_code_and_error(fake_engine, worker
         await pilot.press("v")
         await until(pilot, lambda: "failed" in header(screen), 20)
         assert "exit 3" in header(screen) and "fatal: disk full" in header(screen)
+        # the error's line is on screen: the header grew to two rows (a header of as many lines
+        # as before is updated without a layout, so this one must ask for it)
+        await until(pilot, lambda: screen.job_log.query_one("#job-header").size.height == 2, 5, what="two rows")
         await until(pilot, lambda: screen.job_log.output.shown_lines()[:1] == ["fatal: disk full"], 5)
         assert "┃" in screen.job_log.output.render_line(0).text
 

@@ -325,8 +325,11 @@ class JobLog(Vertical):
         view = self.view
         header = header_text(view if view.slug == self._slug else View(self._slug), self.now or self.clock())
         if header != self._header:
+            # Its height follows its lines (one, or two with an error): only a new count of lines
+            # lays the screen out again, not each tick of a flood's line count.
+            lines_changed = self._header is None or header.plain.count("\n") != self._header.plain.count("\n")
             self._header = header
-            self.query_one("#job-header", Static).update(header)
+            self.query_one("#job-header", Static).update(header, layout=lines_changed)
 
     def tick(self) -> None:
         if self.watcher is None:

@@ -114,7 +114,8 @@ class SummaryBar(Static):
 
     def show(self, summary: Summary, note: str = "") -> None:
         self.summary, self.note = summary, note
-        self.update(render_summary(summary, note, self.content_region.width or None))
+        # One row, whatever it says: no layout of the screen for it (a refresh of 1,000 rows shows it)
+        self.update(render_summary(summary, note, self.content_region.width or None), layout=False)
 
     def on_resize(self) -> None:
         if self.summary is not None:
