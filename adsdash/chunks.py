@@ -75,13 +75,15 @@ def _raw(data: str | bytes) -> bytes:
 def _texts(data: str | bytes) -> list[str | bytes]:
     if isinstance(data, str):
         return data.split("\n")  # type: ignore[return-value]  # list[str] is a list[str | bytes]
-    out: list[str | bytes] = []
-    for raw in data.split(b"\n"):
-        try:
-            out.append(raw.decode("utf-8"))
-        except UnicodeDecodeError:
-            out.append(raw)
-    return out
+    return list(map(_decoded, data.split(b"\n")))
+
+
+def _decoded(raw: bytes) -> str | bytes:
+    """A line as text, or as the bytes it is when they are not UTF-8."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw
 
 
 def insert(conn: sqlite3.Connection, job_id: int, chunks: list[Chunk]) -> int:
@@ -125,12 +127,16 @@ def texts_of(data: str | bytes) -> list[str]:
 
 def iter_lines(conn: sqlite3.Connection, job_id: int, after: int, stream: str | None = None) -> Iterator[Line]:
     """Lines with seq > after, in order (of one stream, if given), read chunk by chunk."""
-    for first, _last, t, chunk_stream, data in _rows(conn, job_id, after, stream):
-        texts = _texts(data)
+    for first, last, t, chunk_stream, data in _rows(conn, job_id, after, stream):
+        separator = "\n" if isinstance(data, str) else b"\n"
         start = max(0, after + 1 - first)
-        count = len(texts) - start
-        yield from map(Line._make, zip(range(first + start, first + len(texts)), repeat(t, count),
-                                       repeat(chunk_stream, count), texts[start:], strict=True))
+        # Only the lines after `after`, split off from the end and decoded as they are taken:
+        # following a flood, the log pane takes a screenful from the end of a chunk of thousands.
+        pieces = data.rsplit(separator, last - first + 1 - start)[1:] if start else data.split(separator)
+        texts = pieces if isinstance(data, str) else map(_decoded, pieces)
+        count = len(pieces)
+        yield from map(Line._make, zip(range(first + start, first + start + count), repeat(t, count),
+                                       repeat(chunk_stream, count), texts, strict=True))
 
 
 def find(conn: sqlite3.Connection, job_id: int, term: str, *, after: int, before: int | None) -> int | None:

@@ -111,7 +111,10 @@ def test_chunks_read_back_from_any_line_are_the_lines(tmp_path):
     store.append_chunks(job.id, [make_chunk(1, 3, 1.0, "stdout", b"one\ntwo\nthree"),
                                  make_chunk(4, 2, 2.0, "stderr", b"bad \xff\nworse"),
                                  make_chunk(6, 2, 3.0, "stdout", b"six\nseven")])
+    every = ["one", "two", "three", "bad \ufffd", "worse", "six", "seven"]
     for after in range(8):
+        assert [(line.seq, line.as_text) for line in store.lines(job.id, after=after)] == \
+            list(zip(range(after + 1, 8), every[after:])), after
         for stream in (None, "stdout", "stderr"):
             lines = [line.as_text for line in store.lines(job.id, after=after, stream=stream)]
             pieces = list(store.chunks(job.id, after=after, stream=stream))
