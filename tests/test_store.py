@@ -114,7 +114,7 @@ def test_chunks_read_back_from_any_line_are_the_lines(tmp_path):
     every = ["one", "two", "three", "bad \ufffd", "worse", "six", "seven"]
     for after in range(8):
         assert [(line.seq, line.as_text) for line in store.lines(job.id, after=after)] == \
-            list(zip(range(after + 1, 8), every[after:])), after
+            list(zip(range(after + 1, 8), every[after:], strict=True)), after
         for stream in (None, "stdout", "stderr"):
             lines = [line.as_text for line in store.lines(job.id, after=after, stream=stream)]
             pieces = list(store.chunks(job.id, after=after, stream=stream))
