@@ -13,7 +13,7 @@ import csv
 import math
 import os
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -147,11 +147,14 @@ class CoverageCache:
         self.recent: Mapping[str, int | str | None] = {}
         self.generation = 0
 
-    def count_recent(self, clients: Iterable[Client]) -> bool:
+    def count_recent(self, clients: Iterable[Client], *, stop: Callable[[], bool] = lambda: False) -> bool:
         """Count each client's recent gap days (reading the CSVs that changed); True when a
-        count changed. Seconds for a thousand new CSVs: call it off the UI thread."""
+        count changed. Seconds for a thousand new CSVs: call it off the UI thread. `stop()`
+        true: give up between two clients, keeping the last whole count (the screen has gone)."""
         counted: dict[str, int | str | None] = {}
         for client in clients:
+            if stop():
+                return False
             found = self.get(client.slug)
             counted[client.slug] = found.problem or found.recent_gap_days(client.watermarks.get("google_ads"))
         if counted == self.recent:

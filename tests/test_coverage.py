@@ -157,3 +157,21 @@ async def test_r_on_a_gap_in_the_calendar_queues_a_repair_of_exactly_that_gap(sa
         assert (jobs[0].command, jobs[0].args) == ("repair", {"start": first.isoformat(), "end": last.isoformat()})
         await pilot.press("up")  # off the gap: r does what it does elsewhere (the newest error, or the dialog)
         assert calendar.gap_at(calendar.cursor) is None
+
+
+def test_a_count_told_to_stop_keeps_the_last_whole_one(sandbox_settings):
+    """The clients screen's count stops when the app closes: between two clients, leaving the
+    last whole count as it was (no half count is ever shown)."""
+    engine = Engine(sandbox_settings)
+    clients = engine.workspace.clients()
+    cache = engine.coverage
+    asked = []
+
+    def stop_at_the_third() -> bool:
+        asked.append(1)
+        return len(asked) > 2
+
+    assert cache.count_recent(clients, stop=stop_at_the_third) is False
+    assert (cache.generation, cache.recent, len(asked)) == (0, {}, 3)
+    assert cache.count_recent(clients) is True
+    assert cache.generation == 1 and set(cache.recent) == {c.slug for c in clients}

@@ -18,6 +18,7 @@ from textual.events import Key
 from textual.markup import escape
 from textual.widget import MountError, Widget
 from textual.widgets import DataTable, Input
+from textual.worker import get_current_worker
 
 from adsdash import timefmt, watermarks
 from adsdash.client_filter import SYNTAX
@@ -198,9 +199,10 @@ class ClientsScreen(AdsdashScreen):
         clients, engine, clock = list(self.data.clients.values()), self.engine, self.adsdash.clock
 
         def count() -> bool:
+            worker = get_current_worker()  # cancelled as the app closes: the count stops too
             try:  # the watermarks seen, too: a change made outside adsdash is recorded (watermarks.py)
                 watermarks.observe(engine.store, clients, clock())
-                return engine.coverage.count_recent(clients)
+                return engine.coverage.count_recent(clients, stop=lambda: worker.is_cancelled)
             finally:  # failed too (read_failed says why): the next interval counts again
                 self._counting = False
 
