@@ -65,9 +65,11 @@ def _columns() -> int:
     columns = os.environ.get("COLUMNS", "").strip()
     if columns.isascii() and columns.isdigit() and int(columns) > 0:
         return int(columns)
-    try:  # not set, or not a number: as shutil, ask the terminal
+    if sys.__stdout__ is None:  # not set, or not a number: as shutil, ask the terminal (if any)
+        return 80
+    try:
         return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80
-    except (AttributeError, ValueError, OSError):  # no stdout, a closed one, or not a terminal
+    except (ValueError, OSError):  # a closed stdout, or not a terminal
         return 80
 
 
