@@ -291,7 +291,12 @@ class Workspace(ClientFolder):
         if not is_safe_slug(slug):
             return None
         with self._mutex:
-            return self._read_client(slug, self.clock())
+            client = self._read_client(slug, self.clock())
+            if client is not None and self._since is not None and slug in self._since[1]:
+                # The next refresh starts from what it made last: never from older than this (the
+                # client's day may have turned; _clients_since sees no change in it then).
+                self._since[1][slug] = client
+            return client
 
     def _read_client(self, slug: str, now: datetime) -> Client | None:
         """One client, its files found one by one (no folder is listed)."""

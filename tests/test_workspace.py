@@ -426,3 +426,15 @@ def test_each_client_is_made_again_when_its_own_day_turns_and_not_before(folder)
     assert made_again() == {"auckland", "tokyo"}
     now[0] = datetime(2025, 10, 15, 7, 1, tzinfo=UTC)  # past LA's midnight (07:00 UTC, PDT), and the others'
     assert made_again() == {"auckland", "la", "tokyo"}
+
+
+def test_a_client_read_alone_after_its_day_turned_is_what_the_next_refresh_shows(folder):
+    """Another screen reads one client (workspace.client) just after its midnight: the next
+    refresh must not hand back the client as it was the day before."""
+    folder.client("la", PRODUCTION_CONFIG, state("2025-10-12"))
+    now = [datetime(2025, 10, 14, 6, 59, tzinfo=UTC)]  # 23:59 in Los Angeles (PDT)
+    ws = Workspace(folder.root, clock=lambda: now[0])
+    assert ws.clients(as_of=ws.stamp())[0].freshness.lag_days == 0
+    now[0] = datetime(2025, 10, 14, 7, 1, tzinfo=UTC)  # 00:01: a day later
+    assert ws.client("la").freshness.lag_days == 1
+    assert ws.clients(as_of=ws.stamp())[0].freshness.lag_days == 1
