@@ -216,9 +216,9 @@ class ClientDetailScreen(AdsdashScreen):
         self.set_interval(self.engine.settings.refresh_seconds, self.reload)
 
     def reload(self) -> None:
-        engine = self.engine
+        engine, clock = self.engine, self.adsdash.clock  # taken here: the thread may outlive the app
         self.read(lambda: (engine.workspace.client(self.slug), engine.store.jobs(slug=self.slug, limit=RECENT_JOBS),
-                           self.adsdash.clock(), snooze_of(engine, self.slug)), self.show, group="client")
+                           clock(), snooze_of(engine, self.slug)), self.show, group="client")
 
         self.read(lambda: read_coverage(engine, self.slug), self.show_coverage, group="client-coverage")
         self.read(lambda: watermarks.history(engine.store, self.slug, HISTORY_SHOWN), self.show_history,
