@@ -4,6 +4,8 @@ it must be dropped, not raise NoMatches (which fails the app, and made tests fla
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 
 import pytest
 from conftest import SIZE, until
@@ -32,17 +34,38 @@ async def test_a_read_landing_after_a_widget_went_is_dropped(sandbox_settings, m
         assert screen.loaded == loaded  # dropped, not half applied
 
 
-async def test_reads_still_running_when_the_app_closes_do_not_fail(sandbox_settings, make_app, caplog):
-    """The clients screen's reads run in threads that may outlive the app (the first count of the
-    gap days reads every client's CSV): what they need is taken before they start, not looked up
-    through the app, which is gone by then."""
+# Holds the store's write lock (as another process writing would) until its stdin closes.
+LOCK_HOLDER = """
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("begin immediate")
+print("locked", flush=True)
+sys.stdin.read()
+conn.execute("rollback")
+"""
+
+
+async def test_a_read_that_outlives_the_app_ends_quietly(sandbox_settings, make_app, caplog):
+    """The clients screen's reads run in threads that may outlive the app. The first count of the
+    gap days starts by recording the watermarks seen, which waits here for another process's
+    write; the app closes meanwhile. The count then needs nothing of the app (what it uses was
+    taken before it started) and stops, its worker cancelled, without reading a CSV."""
     app = make_app(sandbox_settings)
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await until(pilot, lambda: isinstance(app.screen, ClientsScreen) and app.screen.loaded and app.screen)
-        assert screen._counting  # the first count, in its thread
-    for _ in range(200):  # it ends on its own, the app closed
+    holder = subprocess.Popen([sys.executable, "-c", LOCK_HOLDER, str(sandbox_settings.store_path)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout.readline() == b"locked\n"
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await until(pilot, lambda: isinstance(app.screen, ClientsScreen) and app.screen.loaded
+                                 and app.screen)
+            assert screen._counting  # the first count, waiting for the lock
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    for _ in range(200):  # it goes on, the app closed
         if not screen._counting:
             break
         await asyncio.sleep(0.05)
     assert not screen._counting
     assert not [r.getMessage() for r in caplog.records if "read failed" in r.getMessage()]
+    assert app.engine.coverage.generation == 0  # stopped before counting anything
