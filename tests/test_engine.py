@@ -225,20 +225,6 @@ def test_dirty_output_is_stored_without_loss(fake_engine, worker):
     assert ("stderr", "err line") in texts
 
 
-def _threads_waiting_for_a_wake_up() -> int:
-    """Threads now inside WakeListener.wait (seen on their stacks, not guessed from a sleep)."""
-    from adsdash.tasks.queue import WakeListener
-
-    def waiting(frame) -> bool:
-        while frame is not None:
-            if frame.f_code is WakeListener.wait.__code__:
-                return True
-            frame = frame.f_back
-        return False
-
-    return sum(map(waiting, sys._current_frames().values()))
-
-
 def test_wake_up_starts_a_job_without_polling(fake_engine, fake_settings):
     # The poll bound is far beyond the test's patience before any consumer thread waits on it,
     # and every one of them is waiting before the submit: only the wake-up can start the job.
@@ -246,7 +232,9 @@ def test_wake_up_starts_a_job_without_polling(fake_engine, fake_settings):
     w.huey.storage.wait_seconds = 3600
     w.start()
     try:
-        wait_for(lambda: _threads_waiting_for_a_wake_up() == w.concurrency, timeout=10)
+        # (counted by the listener: walking the threads' stacks with sys._current_frames() once
+        # deadlocked this test against a thread taking the GIL back from SQLite)
+        wait_for(lambda: w.huey.storage.listener.waiting == w.concurrency, timeout=10)
         job = fake_engine.submit("validate", "ok")
         done = wait_ended(fake_engine, job.id, timeout=5)
     finally:

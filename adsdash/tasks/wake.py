@@ -37,6 +37,7 @@ class WakeListener:
         os.rename(making, self.path)
         self._cond = threading.Condition()
         self._generation = 0
+        self._waiting = 0  # threads in wait() now
         self._closed = False
         self._thread = threading.Thread(target=self._listen, name="adsdash-wake", daemon=True)
         self._thread.start()
@@ -51,10 +52,20 @@ class WakeListener:
             self._generation += 1
             self._cond.notify_all()
 
+    @property
+    def waiting(self) -> int:
+        """How many threads are waiting for a wake-up now."""
+        with self._cond:
+            return self._waiting
+
     def wait(self, since: int, timeout: float) -> bool:
         """Wait until a wake-up newer than `since`, or the timeout. True if woken."""
         with self._cond:
-            return self._cond.wait_for(lambda: self._generation != since or self._closed, timeout)
+            self._waiting += 1
+            try:
+                return self._cond.wait_for(lambda: self._generation != since or self._closed, timeout)
+            finally:
+                self._waiting -= 1
 
     def _listen(self) -> None:
         poller = select.poll()
