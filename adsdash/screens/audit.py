@@ -74,11 +74,7 @@ class AuditScreen(AdsdashScreen):
 
     def on_mount(self) -> None:
         self.title = "Audit"
-        for key, label, width in COLUMNS:
-            self.table.add_column(label, key=key, width=width)
-        self.table.focus()
-        self.reload()
-        self.set_interval(1.0, self.reload)
+        self.start_listing(self.table, COLUMNS, every=1.0)
 
     @property
     def table(self) -> DataTable:

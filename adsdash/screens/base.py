@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, ClassVar, TypeVar, cast
 
 from textual.events import Key
@@ -23,6 +23,8 @@ from textual.worker import get_current_worker
 from adsdash.sanitize import one_line
 
 if TYPE_CHECKING:
+    from textual.widgets import DataTable
+
     from adsdash.app import AdsdashApp
     from adsdash.engine import Engine
 
@@ -77,6 +79,19 @@ class AdsdashScreen(Screen[None]):
         return False
 
     # -- reading off the UI thread ---------------------------------------------
+
+    def start_listing(self, table: DataTable, columns: Iterable[tuple[str, str, int | None]],
+                      *, every: float) -> None:
+        """A listing screen's start: its table's columns (key, label, width) and the focus, then a
+        read now and one every `every` seconds (`reload`)."""
+        for key, label, width in columns:
+            table.add_column(label, key=key, width=width)
+        table.focus()
+        self.reload()
+        self.set_interval(every, self.reload)
+
+    def reload(self) -> None:
+        """Read again what the screen shows (screens that list something override it)."""
 
     def repair_preview(self, slug: str) -> Callable[[str, str], list[str]]:
         """For the repair dialog: what a repair of the client would touch (Engine.repair_preview)."""

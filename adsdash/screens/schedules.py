@@ -70,11 +70,7 @@ class SchedulesScreen(AdsdashScreen):
         self.title = "Schedules"
         settings = self.engine.settings
         self.book = ScheduleBook(settings.config_file, settings.schedules, settings.schedule_refusals)
-        for key, label, width in COLUMNS:
-            self.table.add_column(label, key=key, width=width)
-        self.table.focus()
-        self.reload()
-        self.set_interval(1.0, self.reload)
+        self.start_listing(self.table, COLUMNS, every=1.0)
 
     @property
     def table(self) -> DataTable:
