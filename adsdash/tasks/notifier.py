@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from adsdash import notify_store
 from adsdash.notify_events import Observer
 from adsdash.notify_send import Sender, warm_up
+from adsdash.tasks.helper_thread import HelperThread
 
 if TYPE_CHECKING:
     from adsdash.engine import Engine
@@ -43,9 +44,9 @@ class Notifier:
         self.enabled = bool(engine.settings.notify_urls)
         self.observer = Observer(engine)
         self.sender = Sender(engine, worker=worker_id)
-        self._stop = threading.Event()
+        self._thread = HelperThread("adsdash-notifier", self._loop)
+        self._stop = self._thread.stopping
         self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
         self._activity: tuple | None = None
         self._active_ids: frozenset[str] = frozenset()
         self._fresh_at = float("-inf")
@@ -57,7 +58,6 @@ class Notifier:
         if not self.enabled:
             log.info("notifications off: no notify_urls")
             return
-        self._thread = threading.Thread(target=self._loop, name="adsdash-notifier", daemon=True)
         self._thread.start()
 
     def poke(self) -> None:
@@ -66,9 +66,8 @@ class Notifier:
 
     def stop(self) -> None:
         self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
+        self._wake.set()  # the loop waits on it, not on the stop
+        self._thread.stop()
         self.sender.shutdown()
 
     def _loop(self) -> None:

@@ -14,11 +14,11 @@ is logged.
 from __future__ import annotations
 
 import logging
-import threading
 from typing import TYPE_CHECKING
 
 from adsdash import audit, retention
 from adsdash.records import Job, this_host
+from adsdash.tasks.helper_thread import HelperThread
 
 if TYPE_CHECKING:
     from adsdash.engine import Engine
@@ -34,17 +34,14 @@ class DailyPrune:
         self.engine = engine
         self.check_seconds = check_seconds
         self.first_check_seconds = first_check_seconds
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread = HelperThread("adsdash-prune", self._loop)
+        self._stop = self._thread.stopping
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="adsdash-prune", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
+        self._thread.stop()
 
     def _loop(self) -> None:
         wait = self.first_check_seconds

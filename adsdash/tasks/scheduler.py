@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-import threading
 import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -31,6 +30,7 @@ from adsdash.engine import AlreadyQueued, Engine
 from adsdash.sanitize import one_line
 from adsdash.schedule_ledger import ALREADY, MISSED, PAUSED, QUEUED, REFUSED, SKIPPED, Ledger, Run
 from adsdash.store import Job, StoreError, iso
+from adsdash.tasks.helper_thread import HelperThread
 
 log = logging.getLogger(__name__)
 LOOKBACK = timedelta(days=7)
@@ -51,8 +51,8 @@ class Scheduler:
                                                    settings.schedule_refusals)
         self.ledger = Ledger(engine.store)
         self.catch_up = timedelta(hours=settings.schedule_catch_up_hours)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread = HelperThread("adsdash-scheduler", self._loop)
+        self._stop = self._thread.stopping
         self._said: tuple[str, ...] = ()  # refusals last logged: said again only when they change
         self._pruned_at = float("-inf")
 
@@ -62,13 +62,10 @@ class Scheduler:
         """The first tick, here (when the worker has started, a run missed meanwhile is queued),
         then one a minute in a thread."""
         self._tick_safely()
-        self._thread = threading.Thread(target=self._loop, name="adsdash-scheduler", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
+        self._thread.stop()
 
     def _loop(self) -> None:
         while not self._stop.wait(60.0 - time.time() % 60.0 + 0.05):  # just past the next minute boundary
