@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import os
 import resource
 import shlex
@@ -257,7 +258,13 @@ async def stream(root: Path, rate: int, seconds: float, press_keys: bool, *, wor
             return
         line_lag.append(time.time() - printed)
 
-    stamps = spy_display(app, sample_line)
+    painted = asyncio.Event()
+
+    def on_display() -> None:
+        sample_line()
+        painted.set()
+
+    stamps = spy_display(app, on_display)
     try:
         async with app.run_test(size=SIZE):
             while not getattr(app.screen, "loaded", 0):
@@ -266,21 +273,33 @@ async def stream(root: Path, rate: int, seconds: float, press_keys: bool, *, wor
             screen.table.select_slug("flood")
             await asyncio.sleep(0.2)
             view = screen.job_log.output
+            # When the key's action has run: stamped by the action itself. A frame cannot start
+            # while an action runs, so the first paint after this stamp is the one that shows it
+            # (a bench that polled for the change saw it late when a frame followed at once, and
+            # then waited for one more frame).
+            handled_at: list[float] = []
+            handled = asyncio.Event()
+            sort = screen.action_cycle_sort
+
+            def sort_and_stamp() -> None:
+                sort()
+                handled_at.append(time.perf_counter())
+                handled.set()
+
+            screen.action_cycle_sort = sort_and_stamp
             job = app.submit_job("validate", "flood")
             started = time.perf_counter()
             while not app.engine.store.job(job.id).ended:
                 if press_keys and time.perf_counter() - started > 0.5:
-                    table = screen.table
-                    order = table.order
+                    handled.clear()
                     start = time.perf_counter()
                     app.post_message(events.Key("s", "s"))
-                    while table.order == order:
-                        await asyncio.sleep(0.0005)
-                    handled = time.perf_counter()
-                    keys.append(handled - start)
-                    while not stamps or stamps[-1] < handled:
-                        await asyncio.sleep(0.0005)
-                    keys_painted.append(stamps[-1] - start)
+                    await handled.wait()
+                    keys.append(handled_at[-1] - start)
+                    while not stamps or stamps[-1] < handled_at[-1]:
+                        painted.clear()
+                        await painted.wait()
+                    keys_painted.append(stamps[bisect.bisect(stamps, handled_at[-1])] - start)
                 await asyncio.sleep(0.05)
             final = app.engine.store.job(job.id)
             await asyncio.sleep(0.5)
