@@ -14,6 +14,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.containers import Vertical
 from textual.events import Key
 from textual.markup import escape
 from textual.widget import MountError, Widget
@@ -115,7 +116,14 @@ class ClientsScreen(AdsdashScreen):
     def compose(self) -> ComposeResult:
         self._parts = (SummaryBar(id="summary"), ClientsTable(id="clients-table"),
                        JobLog(lambda: self.engine.store, clock=self.adsdash.clock, id="job-log"))
-        yield from self._parts  # the filter Input is mounted on the first `/`
+        summary, table, job_log = self._parts
+        # The list in a container of its own: Textual draws again every widget whose clip meets a
+        # changed region, and a child of the screen clips to the whole screen, so a flood in the
+        # log pane would redraw the whole table at each frame.
+        with Vertical(id="clients-top"):
+            yield summary
+            yield table  # the filter Input is mounted above it on the first `/`
+        yield job_log
         # A Footer draws no keys in the first frame anyway (Textual waits for the bindings): an
         # empty bar holds its line, and the Footer, a dozen widgets, is mounted after that frame.
         yield Widget(id="footer-slot")
@@ -366,7 +374,7 @@ class ClientsScreen(AdsdashScreen):
         box = self._filter_box()
         if box is None:
             box = Input(placeholder=f"filter: {SYNTAX} (Esc clears)", id="filter", compact=True)
-            self.mount(box, before=self.table)
+            self.query_one("#clients-top").mount(box, before=self.table)
         box.display = True
         box.focus()
 
