@@ -11,11 +11,15 @@ from itertools import pairwise
 
 from conftest import SIZE, header, loaded, log_text, select, until
 from textual import events
-from textual.geometry import Offset
+from textual.app import App, ComposeResult
+from textual.geometry import Offset, Region
 from textual.selection import Selection
 
 from adsdash.app import AdsdashApp
+from adsdash.chunks import make_chunk
 from adsdash.screens.clients import ClientsScreen
+from adsdash.store import Store
+from adsdash.widgets.output_view import BAR_SECONDS, OutputView
 
 
 def drawn(view, line_text: str):
@@ -169,3 +173,44 @@ async def test_a_sleeping_pane_wakes_for_a_job_queued_elsewhere(fake_engine, wor
         await until(pilot, lambda: f"job {job.id} validate ok" in header(screen) and "finished" in header(screen),
                     5, "the pane to show the new job")
         await until(pilot, lambda: "Validation complete for 'ok'" in log_text(screen), 5)
+
+
+class OneView(App):
+    def __init__(self, store: Store, job_id: int) -> None:
+        super().__init__()
+        self.store, self.job_id = store, job_id
+
+    def compose(self) -> ComposeResult:
+        yield OutputView(self.store, self.job_id)
+
+
+async def test_lines_added_under_a_shown_scrollbar_keep_the_bar_true(tmp_path):
+    """More lines under a bar already shown change no layout: the view and its bar are told
+    directly, and the bar is drawn again (BAR_SECONDS apart at most) as a fresh one would be."""
+    store = Store(tmp_path / "jobs.db")
+    job = store.create_job(slug="x", command="validate", args={}, argv=["x"], cwd=str(tmp_path))
+    # Lines of one width and counts of four digits: nothing widens the view (that would lay it out).
+    raw = "\n".join(f"line {n:04}" for n in range(1, 10_000)).encode()
+    store.append_chunks(job.id, [make_chunk(1, 9999, time.time(), "stdout", raw)])
+    app = OneView(store, job.id)
+    async with app.run_test(size=(60, 12)) as pilot:
+        view = app.query_one(OutputView)
+        view.set_line_count(1000)
+        await until(pilot, lambda: view.show_vertical_scrollbar and view.shown_lines()[-1:] == ["line 1000"], 5)
+        await pilot.pause(BAR_SECONDS + 0.1)
+        bar = view.vertical_scrollbar
+        region = Region(0, 0, bar.size.width, bar.size.height)
+
+        def thumb() -> list[str]:
+            return [strip.text + repr([s.style for s in strip]) for strip in bar.render_lines(region)]
+
+        before = thumb()
+        for count in range(1050, 10_000, 50):  # as a flood grows it, tick after tick
+            view.set_line_count(count)
+        assert view.virtual_size.height == bar.window_virtual_size == 9950
+        assert view.scroll_offset.y == view.max_scroll_y and bar.position == view.max_scroll_y
+        await pilot.pause(BAR_SECONDS + 0.1)
+        drawn = thumb()
+        bar.refresh()
+        assert drawn == thumb() != before, "the bar still shows the thumb of 1,000 lines"
+        assert view.shown_lines()[-1] == "line 9950"

@@ -13,6 +13,9 @@ gutter. Text can be selected with the mouse and copied (only the selected lines 
 
 from __future__ import annotations
 
+import time
+from typing import NamedTuple
+
 from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
@@ -21,18 +24,32 @@ from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.geometry import Offset, Region, Size
 from textual.scroll_view import ScrollView
+from textual.scrollbar import ScrollBar
 from textual.selection import Selection
 from textual.strip import Strip
+from textual.timer import Timer
 
 from adsdash.sanitize import keep_colour, plain
 from adsdash.store import Line, Store
 
 PAGE_LINES = 256  # lines read from the store at a time
 MAX_RENDER_CHARS = 2000  # a 1 MB line is cut on screen; search still sees all of it
+BAR_SECONDS = 0.25  # while lines pour in, the scrollbar is drawn at most this often
 CUT_BYTES = 16 * 1024  # what is read of a longer line (enough for MAX_RENDER_CHARS of any UTF-8)
 MAX_COPY_LINES = 100_000  # a selection copies at most this many lines
 LEVEL_TINTS = ((" - ERROR - ", "output-view--error"), (" - CRITICAL - ", "output-view--error"),
                (" - WARNING - ", "output-view--warning"))
+
+
+class _Frame(NamedTuple):
+    base: Style  # the widget's
+    gutter: Style
+    stderr: Style  # the gutter's bar on a stderr line
+    scroll_x: int
+    scroll_y: int
+    width: int
+    gutter_width: int
+    selection: Selection | None
 
 
 class OutputView(ScrollView, can_focus=True):
@@ -73,7 +90,10 @@ class OutputView(ScrollView, can_focus=True):
         self._pages: LRUCache[int, tuple[int, list[tuple[Line, int]]]] = LRUCache(64)
         self._strips: LRUCache[int, Strip] = LRUCache(1024)
         self._text_width = 0  # widest line rendered so far, in cells
-        self._frame_style: Style | None = None  # the widget's style, worked out once a frame
+        self._frame: _Frame | None = None  # what every line of the frame being drawn needs
+        self._growing = False  # set_line_count is moving the view to new lines
+        self._bar_drawn_at = 0.0
+        self._bar_timer: Timer | None = None
 
     # -- growing ------------------------------------------------------------
 
@@ -107,7 +127,11 @@ class OutputView(ScrollView, can_focus=True):
             # At once, as Textual's Log does: a scroll deferred to after the refresh costs a frame
             # that still shows the old lines. `force`: the scrollbar that allows it may only
             # appear at the next layout, which may also resize the view (then on_resize scrolls again).
-            self.scroll_end(animate=False, x_axis=False, immediate=True, force=True)
+            self._growing = True
+            try:
+                self.scroll_end(animate=False, x_axis=False, immediate=True, force=True)
+            finally:
+                self._growing = False
 
     def on_resize(self) -> None:
         self._keep_at_end()
@@ -125,7 +149,39 @@ class OutputView(ScrollView, can_focus=True):
         return len(str(max(self.line_count, 1))) + 3  # "1234 │ "
 
     def _resize(self) -> None:
-        self.virtual_size = Size(self.gutter_width + self._text_width, self.line_count)
+        size = Size(self.gutter_width + self._text_width, self.line_count)
+        if size == self.virtual_size:
+            return
+        if (self.show_vertical_scrollbar and size.width == self.virtual_size.width
+                and size.height > self.virtual_size.height):
+            # More lines under a scrollbar already shown: nothing else on screen moves, so no
+            # layout of the whole screen (a flood grows the view at every frame); the bar is told.
+            self.set_reactive(OutputView.virtual_size, size)
+            self._update_bar(virtual_size=size.height)
+            self.refresh()
+        else:
+            self.virtual_size = size  # a layout: the scrollbars may come or go
+
+    def _update_bar(self, *, virtual_size: int | None = None, position: float | None = None) -> None:
+        """Tell the vertical bar of new lines or of the scroll that follows them. While lines pour
+        in, the bar is drawn again at most BAR_SECONDS apart (its thumb hardly moves, and drawing
+        it costs as much as a dozen lines of text); its values are always up to date."""
+        bar = self.vertical_scrollbar
+        if virtual_size is not None:
+            bar.set_reactive(ScrollBar.window_virtual_size, virtual_size)
+        if position is not None:
+            bar.set_reactive(ScrollBar.position, position)
+        if self._bar_timer is None:
+            wait = self._bar_drawn_at + BAR_SECONDS - time.monotonic()
+            if wait <= 0:
+                self._draw_bar()
+            else:
+                self._bar_timer = self.set_timer(wait, self._draw_bar, name="output-view-bar")
+
+    def _draw_bar(self) -> None:
+        self._bar_timer = None
+        self._bar_drawn_at = time.monotonic()
+        self.vertical_scrollbar.refresh()
 
     # -- moving ---------------------------------------------------------------
 
@@ -154,7 +210,12 @@ class OutputView(ScrollView, can_focus=True):
         return top, min(self.line_count, top + self.size.height)
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
-        super().watch_scroll_y(old_value, new_value)
+        if self._growing and self.show_vertical_scrollbar:  # following new lines: as ScrollView does, bar aside
+            self._update_bar(position=new_value)
+            if round(old_value) != round(new_value):
+                self.refresh(self.size.region)
+        else:
+            super().watch_scroll_y(old_value, new_value)
         if new_value < old_value:  # the operator scrolled up: stop following
             self.follow = False
         elif round(new_value) >= self.max_scroll_y:
@@ -194,41 +255,53 @@ class OutputView(ScrollView, can_focus=True):
     # -- drawing --------------------------------------------------------------
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        # rich_style walks every ancestor: once a frame, not once a line.
-        self._frame_style = self.rich_style
+        # What every line needs (styles walk the ancestors): once a frame, not once a line.
+        self._frame = self._frame_state()
         try:
             return super().render_lines(crop)
         finally:
-            self._frame_style = None
+            self._frame = None
+
+    def _frame_state(self) -> _Frame:
+        base = self.rich_style
+        gutter = base + self.get_component_rich_style("output-view--gutter")
+        scroll_x, scroll_y = self.scroll_offset
+        return _Frame(base, gutter, base + self.get_component_rich_style("output-view--stderr"), scroll_x,
+                      scroll_y, self.size.width, self.gutter_width, self.text_selection)
 
     def render_line(self, y: int) -> Strip:
-        scroll_x, scroll_y = self.scroll_offset
-        index = scroll_y + y
-        width = self.size.width
-        base = self._frame_style or self.rich_style
+        frame = self._frame or self._frame_state()
+        index = frame.scroll_y + y
         found = self.line(index)
         if found is None:
-            return Strip.blank(width, base)
+            return Strip.blank(frame.width, frame.base)
         line, length = found
-        gutter = self._gutter(index, line, base)
-        selection = self.text_selection
-        span = selection.get_span(index) if selection is not None else None
+        span = frame.selection.get_span(index) if frame.selection is not None else None
         text = self._strips.get(index) if span is None else None
         if text is None:
-            text = self._render_text(index, line, length, base, span)
+            text = self._render_text(index, line, length, frame.base, span)
             if span is None:
                 self._strips[index] = text
-        body = text.crop_extend(scroll_x, scroll_x + max(0, width - gutter.cell_length), base)
-        return Strip.join([gutter, body.apply_offsets(scroll_x, index)])
-
-    def _gutter(self, index: int, line: Line, base: Style) -> Strip:
-        style = base + self.get_component_rich_style("output-view--gutter")
-        digits = self.gutter_width - 3
-        bar = "┃" if line.stream == "stderr" else "│"
-        bar_style = base + self.get_component_rich_style("output-view--stderr") if line.stream == "stderr" else style
+        # One strip a line, built here: the gutter, then the text with the offsets that text
+        # selection reads (as Strip.apply_offsets), cut or padded to the width. A flood draws
+        # every line on screen anew at each frame, so each strip made costs.
+        stderr = line.stream == "stderr"
         mark = "▸" if index == self.current else " "
-        return Strip([Segment(f"{index + 1:>{digits}}", style), Segment(mark, style), Segment(bar, bar_style),
-                      Segment(" ", base)])
+        segments = [Segment(f"{index + 1:>{frame.gutter_width - 3}}{mark}", frame.gutter),
+                    Segment("┃" if stderr else "│", frame.stderr if stderr else frame.gutter),
+                    Segment(" ", frame.base)]
+        body_width = max(0, frame.width - frame.gutter_width)
+        parts = list(text)
+        if frame.scroll_x or text.cell_length > body_width:
+            parts = list(text.crop_extend(frame.scroll_x, frame.scroll_x + body_width, frame.base))
+        elif text.cell_length < body_width:
+            parts.append(Segment(" " * (body_width - text.cell_length), frame.base))
+        x = frame.scroll_x
+        for part, style, _ in parts:
+            offset = Style.from_meta({"offset": (x, index)})
+            segments.append(Segment(part, style + offset if style else offset))
+            x += len(part)
+        return Strip(segments, frame.gutter_width + body_width)
 
     def _render_text(self, index: int, line: Line, length: int, base: Style,
                      span: tuple[int, int] | None = None) -> Strip:
