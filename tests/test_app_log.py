@@ -175,6 +175,45 @@ async def test_a_sleeping_pane_wakes_for_a_job_queued_elsewhere(fake_engine, wor
         await until(pilot, lambda: "Validation complete for 'ok'" in log_text(screen), 5)
 
 
+async def test_a_flood_moves_the_pane_at_its_pace_and_the_header_slower(fake_engine, worker, monkeypatch):
+    """Each move draws every line in view anew: a flood moves the pane 30 times a second at most
+    (PACE_SECONDS), and the header's count 4 times (HEADER_SECONDS); the end shows at once."""
+    monkeypatch.setenv("FAKE_FLOOD_SECONDS", "2")
+    app = AdsdashApp(fake_engine)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await loaded(pilot)
+        await select(pilot, "flood")
+        pane, view = screen.job_log, screen.job_log.output
+        moves: list[tuple[float, str]] = []  # (when, the followed job's status then)
+        headers: list[tuple[float, str]] = []
+        set_line_count, box = view.set_line_count, pane.query_one("#job-header")
+        update = box.update
+
+        def counted(count: int) -> None:
+            moves.append((time.monotonic(), pane.view.job.status if pane.view.job else ""))
+            set_line_count(count)
+
+        def header_drawn(text, **kwargs) -> None:
+            headers.append((time.monotonic(), str(text)))
+            update(text, **kwargs)
+
+        monkeypatch.setattr(view, "set_line_count", counted)
+        monkeypatch.setattr(box, "update", header_drawn)
+        job = app.submit_job("validate", "flood")
+        await until(pilot, lambda: app.engine.store.job(job.id).ended, 30)
+        total = app.engine.store.job(job.id).line_count
+        await until(pilot, lambda: view.shown_lines()[-1:] == [f"line {total}"] and "finished" in header(screen), 5)
+        running = [when for when, status in moves if status == "started"]
+        assert len(running) >= 10, f"the pane hardly moved during a 2 s flood: {len(running)} moves"
+        gaps = [b - a for a, b in pairwise(running)]
+        assert min(gaps) >= 1 / 30 - 0.005, f"moves closer than 1/30 s: {min(gaps) * 1000:.1f} ms"
+        counts = [when for when, text in headers if "started" in text and "lines" in text]
+        assert len(counts) >= 3
+        gaps = [b - a for a, b in pairwise(counts)]
+        assert min(gaps) >= 0.25 - 0.005, f"header counts closer than 1/4 s: {min(gaps) * 1000:.1f} ms"
+        assert f"{total:,} lines" in header(screen)
+
+
 class OneView(App):
     def __init__(self, store: Store, job_id: int) -> None:
         super().__init__()

@@ -3,7 +3,8 @@
 Two halves, so fast output can never freeze the app:
 - a watcher *thread* (plain threading, no Textual calls) finds the job to follow and polls
   its row (status, line count) every ~20 ms while it runs, and for an init, its progress;
-- a UI timer (30 Hz) hands what the watcher last saw to the header, the progress bar and an
+- a UI timer (60 Hz; a growing job moves the pane at most 30 times a second) hands what the
+  watcher last saw to the header, the progress bar and an
   OutputView in tail mode, which reads only the lines on screen from the store. However
   fast the CLI writes, the pane costs one page read a tick; the store keeps every line,
   and scrolling up reads back through all of them.
@@ -39,6 +40,10 @@ POLL_SECONDS = 0.01  # while the followed job is queued or running
 IDLE_POLL_SECONDS = 0.25  # while it has ended (or there is none): a new one is found by the pick
 PICK_SECONDS = 0.25  # how often the watcher re-reads which job to follow
 TICK_SECONDS = 1 / 60
+# A running job's new lines move the pane at most this often. Each move draws every line in view
+# anew, and nobody reads a flood faster: the rest of the frames are left to keys and the table.
+PACE_SECONDS = 1 / 30
+HEADER_SECONDS = 0.25  # ... and its header's line count at most this often
 IDLE_TICKS = 15  # fast ticks with nothing new before the fast tick sleeps
 PROGRESS_LINES = 200  # the last lines looked at for init's progress
 _CHUNK = re.compile(r"Processing chunk (\d+)/(\d+)")
@@ -231,6 +236,9 @@ class JobLog(Vertical):
         self._fresh_posted = threading.Event()
         self._fresh_at = 0.0  # when the last Fresh was posted (read and written by the watcher only)
         self.now: datetime | None = None  # the screen's clock at its last tick; None: ask `clock`
+        self._shown_at = 0.0  # when the pane last showed what the watcher saw
+        self._header_at = 0.0  # when the header was last drawn
+        self._header_due = False  # a line count is waiting to be shown in the header
 
     def compose(self) -> ComposeResult:
         yield Static("", id="job-header", markup=False)  # the ProgressBar is mounted on the first chunk line
@@ -316,12 +324,19 @@ class JobLog(Vertical):
                 self._wake_up()
 
     def set_now(self, now: datetime) -> None:
-        """The screen's clock ticked: elapsed times move with the table's, from the same moment."""
+        """The screen's clock ticked: elapsed times move with the table's, from the same moment
+        (drawn now, or with the header's next line count, from this moment all the same)."""
         self.now = now
         if self.view.job is not None and not self.view.job.ended:
-            self._show_header()
+            self._show_header(paced=True)
 
-    def _show_header(self) -> None:
+    def _show_header(self, *, paced: bool = False) -> None:
+        """`paced`: only the count or the time moved; drawn HEADER_SECONDS apart at most (a tick draws the last)."""
+        now = time.monotonic()
+        if paced and now - self._header_at < HEADER_SECONDS:
+            self._header_due = True
+            return
+        self._header_due, self._header_at = False, now
         view = self.view
         header = header_text(view if view.slug == self._slug else View(self._slug), self.now or self.clock())
         if header != self._header:
@@ -335,6 +350,8 @@ class JobLog(Vertical):
         if self.watcher is None:
             return
         view = self.watcher.view
+        if self._header_due and time.monotonic() - self._header_at >= HEADER_SECONDS:
+            self._show_header()
         if view is self.view:  # nothing new (while a job runs, its elapsed time moves with set_now)
             if view.job is None or view.job.ended:  # after a moment the fast tick sleeps until the watcher has news
                 self._idle_ticks += 1
@@ -349,6 +366,11 @@ class JobLog(Vertical):
             return
         output = outputs.first(OutputView)
         self._idle_ticks = 0
+        now = time.monotonic()
+        grew = self._only_grew(view)
+        if grew and (now - self._shown_at < PACE_SECONDS):
+            return  # a later tick shows it
+        self._shown_at = now
         before, self.view = self.view, view
         if view.slug == self._slug == before.slug and _moved(before.job, view.job):  # not a new client followed
             self.post_message(self.Moved(view.job))
@@ -356,8 +378,18 @@ class JobLog(Vertical):
         output.show_job(job.id if job else None)
         if job is not None:
             output.set_line_count(0 if job.output_pruned_at else job.line_count)  # pruned: nothing to read
-        self._show_header()
+        self._show_header(paced=grew)
         self._show_progress(view if job else View())
+
+    def _only_grew(self, view: View) -> bool:
+        """The same job of the same client, in the same state, with more lines (or progress)."""
+        before = self.view
+
+        def state(job: Job | None) -> tuple[object, ...] | None:
+            return job and (job.id, job.status, job.cancel_requested)
+
+        return (view.slug == before.slug and view.problem == before.problem and view.job is not None
+                and state(view.job) == state(before.job))
 
     def _show_progress(self, view: View) -> None:
         bars = self.query(ProgressBar)
