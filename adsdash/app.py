@@ -6,13 +6,15 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TypeVar, Unpack
 
-from textual import work
+from textual import events, work
+from textual.actions import ActionParseResult
 from textual.app import App
 from textual.binding import Binding
+from textual.dom import DOMNode
 
 from adsdash import look, sweeps
 from adsdash.catalogue import JobParams, RequestError
@@ -22,6 +24,7 @@ from adsdash.screens.base import READ_ONLY
 from adsdash.screens.clients import ClientsScreen
 from adsdash.screens.jobs import JobsScreen
 from adsdash.store import Job, StoreError
+from adsdash.widgets.input_first import InputFirst
 from adsdash.widgets.keys_help import KeysScreen
 
 STORE_TROUBLE = (sqlite3.Error, OSError, StoreError)
@@ -55,7 +58,21 @@ class AdsdashApp(App[int]):
         self.theme = engine.settings.theme  # checked against Textual's themes by the command line
         if engine.settings.keymap:
             self.set_keymap(dict(engine.settings.keymap))
+        self.input_first = InputFirst()
         self.clients_screen = ClientsScreen.opening(self)  # its rows are read before Textual starts
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            self.input_first.key()
+        await super().on_event(event)
+
+    async def run_action(self, action: str | ActionParseResult, default_namespace: DOMNode | None = None,
+                         namespaces: Mapping[str, DOMNode] | None = None) -> bool:
+        """Every key binding runs here: the log pane waits for the frame that shows what it did."""
+        try:
+            return await super().run_action(action, default_namespace, namespaces)
+        finally:
+            self.input_first.acted(self.screen)
 
     def get_default_screen(self) -> ClientsScreen:
         """The clients screen is the base screen (not pushed over an empty one: one frame less)."""

@@ -19,6 +19,7 @@ from adsdash.app import AdsdashApp
 from adsdash.chunks import make_chunk
 from adsdash.screens.clients import ClientsScreen
 from adsdash.store import Store
+from adsdash.widgets.input_first import MAX_HOLD_SECONDS, InputFirst
 from adsdash.widgets.output_view import BAR_SECONDS, OutputView
 
 
@@ -212,6 +213,49 @@ async def test_a_flood_moves_the_pane_at_its_pace_and_the_header_slower(fake_eng
         gaps = [b - a for a, b in pairwise(counts)]
         assert min(gaps) >= 0.25 - 0.005, f"header counts closer than 1/4 s: {min(gaps) * 1000:.1f} ms"
         assert f"{total:,} lines" in header(screen)
+
+
+async def test_a_key_holds_the_flood_until_the_frame_that_shows_it(fake_engine, worker, monkeypatch):
+    """From a key until its action is drawn, the pane does not move; a key that runs no action
+    holds it MAX_HOLD_SECONDS at most. The hold's clock is the test's, so nothing here is timed."""
+    monkeypatch.setenv("FAKE_FLOOD_SECONDS", "8")
+    now = [1000.0]
+    app = AdsdashApp(fake_engine)
+    app.input_first = InputFirst(clock=lambda: now[0])
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await loaded(pilot)
+        await select(pilot, "flood")
+        view, store = screen.job_log.output, app.engine.store
+        job = app.submit_job("validate", "flood")
+        await until(pilot, lambda: view.line_count > 0, 10, "the flood to start")
+
+        async def held_for_a_while() -> int:
+            held = view.line_count
+            await pilot.pause(0.3)  # the flood goes on meanwhile
+            running = store.job(job.id)
+            assert running.status == "started" and running.line_count > held, "the flood must still run"
+            assert view.line_count == held, "the pane moved during the hold"
+            return held
+
+        app.input_first.key()  # as App.on_event does when a key arrives
+        held = await held_for_a_while()
+        app.input_first.acted(screen)  # its action ran: the hold ends with the next frame
+        await until(pilot, lambda: view.line_count > held, 5, "the pane to move after the frame")
+
+        app.input_first.key()  # a key that runs no action (typing in a box)
+        held = await held_for_a_while()
+        now[0] += MAX_HOLD_SECONDS
+        await until(pilot, lambda: view.line_count > held, 5, "the pane to move after the longest hold")
+
+        seen: list[bool] = []  # the hold, as the key's action runs
+        sort = screen.action_cycle_sort
+        monkeypatch.setattr(screen, "action_cycle_sort", lambda: (seen.append(app.input_first.holding()), sort()))
+        await pilot.press("s")  # the real path: the key, its action, its frame; the clock stands still
+        assert seen == [True], "the key's arrival did not hold the pane"
+        held = view.line_count
+        await until(pilot, lambda: view.line_count > held, 5, "the pane to move after a real key")
+        assert not app.input_first.holding()
+        await until(pilot, lambda: store.job(job.id).ended, 30)
 
 
 class OneView(App):

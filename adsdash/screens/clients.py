@@ -115,7 +115,8 @@ class ClientsScreen(AdsdashScreen):
 
     def compose(self) -> ComposeResult:
         self._parts = (SummaryBar(id="summary"), ClientsTable(id="clients-table"),
-                       JobLog(lambda: self.engine.store, clock=self.adsdash.clock, id="job-log"))
+                       JobLog(lambda: self.engine.store, clock=self.adsdash.clock,
+                              held=self.adsdash.input_first.holding, id="job-log"))
         summary, table, job_log = self._parts
         # The list in a container of its own: Textual draws again every widget whose clip meets a
         # changed region, and a child of the screen clips to the whole screen, so a flood in the

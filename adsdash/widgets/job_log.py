@@ -221,10 +221,13 @@ class JobLog(Vertical):
     JobLog > OutputView { height: 1fr; }
     """
 
-    def __init__(self, store: Callable[[], Store], *, clock: Callable[[], datetime], id: str | None = None):
+    def __init__(self, store: Callable[[], Store], *, clock: Callable[[], datetime],
+                 held: Callable[[], bool] = lambda: False, id: str | None = None):
+        """`held()`: new lines wait (a key's effect is being drawn first: see InputFirst)."""
         super().__init__(id=id)
         self.store = store
         self.clock = clock
+        self.held = held
         self.watcher: Watcher | None = None
         self._fast: Timer | None = None
         self._idle_ticks = 0
@@ -368,7 +371,7 @@ class JobLog(Vertical):
         self._idle_ticks = 0
         now = time.monotonic()
         grew = self._only_grew(view)
-        if grew and (now - self._shown_at < PACE_SECONDS):
+        if grew and (now - self._shown_at < PACE_SECONDS or self.held()):
             return  # a later tick shows it
         self._shown_at = now
         before, self.view = self.view, view
