@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sqlite3
@@ -86,6 +87,9 @@ class AdsdashApp(App[int]):
         return variables
 
     def on_mount(self) -> None:
+        # What is there at the first frame (Textual, the modules, the screen) lives as long as the
+        # app: a full collection need not walk it again (60 ms a time, measured during a flood).
+        self.call_after_refresh(gc.freeze)
         if self.read_only:
             self.sub_title = "read-only"
         if self.ensure_worker is not None and not self.read_only:

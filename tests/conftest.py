@@ -7,6 +7,7 @@ every run."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shlex
@@ -135,6 +136,13 @@ def make_app():
     yield make
     for worker in workers:
         worker.stop()
+
+
+@pytest.fixture(autouse=True)
+def _thaw():
+    """The app freezes what its first frame holds (gc.freeze): thawed for the next test."""
+    yield
+    gc.unfreeze()
 
 
 # ---- the clients screen, driven by Pilot ----------------------------------------------
