@@ -45,6 +45,14 @@ async def test_80x20_the_log_pane_gives_way_and_l_hides_it(snapshot_app):
         await until(pilot, lambda: not log_pane.display and table.region.height == 18, 5, "the list to take the rows")
         await pilot.press("l")
         await until(pilot, lambda: log_pane.display and log_pane.region.height > 0, 5, "the pane back")
+        await pilot.press("slash")  # the filter box takes a row from the pane, not from the list
+
+        def table_in_view() -> int:
+            geometry = screen.find_widget(table)
+            return geometry.region.intersection(geometry.clip).height
+
+        await until(pilot, lambda: screen.query_one("#filter").region.height == 1, 5, "the filter box")
+        assert table_in_view() >= 11, f"the list shows {table_in_view()} rows with the filter open"
 
 
 async def test_wide_columns_use_the_width_and_a_resize_keeps_the_cursor(snapshot_app):

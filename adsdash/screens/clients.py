@@ -377,6 +377,7 @@ class ClientsScreen(AdsdashScreen):
             box = Input(placeholder=f"filter: {SYNTAX} (Esc clears)", id="filter", compact=True)
             self.query_one("#clients-top").mount(box, before=self.table)
         box.display = True
+        self.query_one("#clients-top").add_class("-filtering")  # a row more, or the list loses one
         box.focus()
 
     def action_clear_filter(self) -> None:
@@ -388,6 +389,7 @@ class ClientsScreen(AdsdashScreen):
         if box is not None:
             box.value = ""
             box.display = False
+            self.query_one("#clients-top").remove_class("-filtering")
         self.table.show(needle="")
         self.table.focus()
         self._show_summary()
