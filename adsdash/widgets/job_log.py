@@ -3,9 +3,9 @@
 Two halves, so fast output can never freeze the app:
 - a watcher *thread* (plain threading, no Textual calls) finds the job to follow and polls
   its row (status, line count) every ~20 ms while it runs, and for an init, its progress;
-- a UI timer (60 Hz; a growing job moves the pane at most 30 times a second) hands what the
-  watcher last saw to the header, the progress bar and an
-  OutputView in tail mode, which reads only the lines on screen from the store. However
+- a UI timer (60 Hz; a growing job moves the pane at most 30 times a second) hands what
+  the watcher last saw to the header, the progress bar and an OutputView in tail mode,
+  which reads only the lines on screen from the store. However
   fast the CLI writes, the pane costs one page read a tick; the store keeps every line,
   and scrolling up reads back through all of them.
 """
@@ -44,6 +44,7 @@ TICK_SECONDS = 1 / 60
 # anew, and nobody reads a flood faster: the rest of the frames are left to keys and the table.
 PACE_SECONDS = 1 / 30
 HEADER_SECONDS = 0.25  # ... and its header's line count at most this often
+PACE_SLACK = 0.002  # two ticks of the timer are a pace, though one comes a little early
 IDLE_TICKS = 15  # fast ticks with nothing new before the fast tick sleeps
 PROGRESS_LINES = 200  # the last lines looked at for init's progress
 _CHUNK = re.compile(r"Processing chunk (\d+)/(\d+)")
@@ -371,7 +372,7 @@ class JobLog(Vertical):
         self._idle_ticks = 0
         now = time.monotonic()
         grew = self._only_grew(view)
-        if grew and (now - self._shown_at < PACE_SECONDS or self.held()):
+        if grew and (now - self._shown_at < PACE_SECONDS - PACE_SLACK or self.held()):
             return  # a later tick shows it
         self._shown_at = now
         before, self.view = self.view, view
