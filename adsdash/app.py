@@ -70,10 +70,10 @@ class AdsdashApp(App[int]):
     async def run_action(self, action: str | ActionParseResult, default_namespace: DOMNode | None = None,
                          namespaces: Mapping[str, DOMNode] | None = None) -> bool:
         """Every key binding runs here: the log pane waits for the frame that shows what it did."""
-        try:
-            return await super().run_action(action, default_namespace, namespaces)
-        finally:
-            self.input_first.acted(self.screen)
+        handled = await super().run_action(action, default_namespace, namespaces)
+        if handled:  # else the key goes on to another binding (a hold not ended runs out by itself)
+            self.input_first.acted(self)
+        return handled
 
     def get_default_screen(self) -> ClientsScreen:
         """The clients screen is the base screen (not pushed over an empty one: one frame less)."""
@@ -87,14 +87,20 @@ class AdsdashApp(App[int]):
         return variables
 
     def on_mount(self) -> None:
-        # What is there at the first frame (Textual, the modules, the screen) lives as long as the
-        # app: a full collection need not walk it again (60 ms a time, measured during a flood).
-        self.call_after_refresh(gc.freeze)
+        self.call_after_refresh(self._freeze)
         if self.read_only:
             self.sub_title = "read-only"
         if self.ensure_worker is not None and not self.read_only:
             self._check_worker()
             self.set_interval(WORKER_CHECK_SECONDS, self._check_worker, name="worker-check")
+
+    @staticmethod
+    def _freeze() -> None:
+        """What is there at the first frame (Textual, the modules, the screen) lives as long as the
+        app: a full collection need not walk it again (60 ms a time, measured during a flood).
+        Collected first, so no garbage of the start is kept for good."""
+        gc.collect()
+        gc.freeze()
 
     @work(thread=True, exclusive=True, group="worker-check")
     def _check_worker(self) -> None:

@@ -239,7 +239,7 @@ async def test_a_key_holds_the_flood_until_the_frame_that_shows_it(fake_engine, 
 
         app.input_first.key()  # as App.on_event does when a key arrives
         held = await held_for_a_while()
-        app.input_first.acted(screen)  # its action ran: the hold ends with the next frame
+        app.input_first.acted(app)  # its action ran: the hold ends with the next frame
         await until(pilot, lambda: view.line_count > held, 5, "the pane to move after the frame")
 
         app.input_first.key()  # a key that runs no action (typing in a box)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from textual.screen import Screen
+from textual.app import App
 
 MAX_HOLD_SECONDS = 0.1  # a key that runs no action (typing in a box) holds the pane this long at most
 
@@ -21,11 +21,11 @@ class InputFirst:
     def key(self) -> None:
         self._until = self._clock() + MAX_HOLD_SECONDS
 
-    def acted(self, screen: Screen) -> None:
+    def acted(self, app: App) -> None:
         """An action ran: the hold ends once the screen has drawn it (unless a newer key came)."""
         held = self._until
         if held:
-            screen.call_after_refresh(self._release, held)
+            app.call_after_refresh(self._release, held)
 
     def _release(self, held: float) -> None:
         if self._until == held:
