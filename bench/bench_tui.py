@@ -279,9 +279,10 @@ async def stream(root: Path, rate: int, seconds: float, press_keys: bool, *, wor
             await asyncio.sleep(0.2)
             view = screen.job_log.output
             # When the key's action has run: stamped by the action itself. A frame cannot start
-            # while an action runs, so the first paint after this stamp is the one that shows it
-            # (a bench that polled for the change saw it late when a frame followed at once, and
-            # then waited for one more frame).
+            # while an action runs, so the first paint after this stamp is the one that shows it,
+            # as long as the action changes the table at once, as the sort does (a bench that
+            # polled for the change saw it late when a frame followed at once, and then waited
+            # for one more frame).
             handled_at: list[float] = []
             handled = asyncio.Event()
             sort = screen.action_cycle_sort

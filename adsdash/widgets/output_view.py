@@ -156,9 +156,9 @@ class OutputView(ScrollView, can_focus=True):
                 and size.height > self.virtual_size.height):
             # More lines under a scrollbar already shown: nothing else on screen moves, so no
             # layout of the whole screen (a flood grows the view at every frame); the bar is told.
+            # Nothing in view changes unless it follows, and the scroll that follows redraws it.
             self.set_reactive(OutputView.virtual_size, size)
             self._update_bar(virtual_size=size.height)
-            self.refresh()
         else:
             self.virtual_size = size  # a layout: the scrollbars may come or go
 
