@@ -247,21 +247,28 @@ async def stream(root: Path, rate: int, seconds: float, press_keys: bool, *, wor
     keys: list[float] = []
     keys_painted: list[float] = []
     line_lag: list[float] = []
+    last_shown = False  # a paint has shown the CLI's last line
     view: OutputView | None = None
 
     def sample_line() -> None:
-        """At each paint: how long ago the CLI printed the newest line on screen. Its text is taken
+        """At each paint, until the CLI's last line is on screen: how long ago the CLI printed the
+        newest line on screen. Its text is taken
         from the view's page of lines, as the paint drew it: not drawn again (a probe that drew
         every line on screen at each paint cost the UI thread a quarter of each frame)."""
-        if view is None or not view.line_count:
+        nonlocal last_shown
+        if view is None or not view.line_count or last_shown:
             return
         top, bottom = view.visible_range()
         found = view.line(bottom - 1) if bottom > top else None
         try:
-            printed = float(found[0].as_text.split(" ", 1)[0])  # type: ignore[index]
+            text = found[0].as_text  # type: ignore[index]
+            printed = float(text.split(" ", 1)[0])
         except (TypeError, IndexError, ValueError):
             return
         line_lag.append(time.time() - printed)
+        # After the CLI's last line, later paints (the job's end, the clock) would measure how old
+        # that line has grown, not how soon a line reached the screen: the stream has ended.
+        last_shown = "Validation complete" in text
 
     painted = asyncio.Event()
 
