@@ -252,9 +252,9 @@ async def stream(root: Path, rate: int, seconds: float, press_keys: bool, *, wor
 
     def sample_line() -> None:
         """At each paint, until the CLI's last line is on screen: how long ago the CLI printed the
-        newest line on screen. Its text is taken
-        from the view's page of lines, as the paint drew it: not drawn again (a probe that drew
-        every line on screen at each paint cost the UI thread a quarter of each frame)."""
+        newest line on screen. Its text is taken from the view's page of lines, as the paint drew
+        it: not drawn again (a probe that drew every line on screen at each paint cost the UI
+        thread a quarter of each frame)."""
         nonlocal last_shown
         if view is None or not view.line_count or last_shown:
             return
